@@ -1,0 +1,1 @@
+from pocketstack.cli import main; raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""One typed settings object for the whole cloud.
+
+Values come, lowest to highest precedence, from the defaults below, a TOML file
+(`pocketstack serve --config FILE`), environment variables `POCKETSTACK_<NAME>`
+(nested sections with a double underscore: `POCKETSTACK_IDENTITY__TOKEN_EXPIRATION`)
+and finally command-line flags.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(os.environ.get("POCKETSTACK_DATA_DIR", "/var/lib/pocketstack"))
+
+
+class SecurityCompliance(BaseModel):
+    """Keystone's [security_compliance] options; 0 or None means "off"."""
+
+    lockout_failure_attempts: int = 0
+    lockout_duration: int = 1800  # seconds a locked-out user waits
+    unique_last_password_count: int = 0  # how many previous passwords may not be reused
+    minimum_password_age: int = 0  # days before a user may change their password again
+    password_expires_days: int = 0
+    password_regex: str | None = None
+    password_regex_description: str | None = None
+    change_password_upon_first_use: bool = False
+
+
+class IdentitySettings(BaseModel):
+    token_expiration: int = 3600  # seconds
+    allow_expired_window: int = 172800  # seconds an expired token may still be read with allow_expired
+    password_hash_rounds: int = 12  # bcrypt cost, the same as Keystone's default
+    token_cache_ttl: float = 300.0  # seconds a validated token stays cached (revocation clears it)
+    max_password_length: int = 4096
+    list_limit: int | None = None
+    security_compliance: SecurityCompliance = SecurityCompliance()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POCKETSTACK_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None  # default: SQLite in data_dir
+    host: str = "127.0.0.1"
+    port: int = 5000
+    public_url: str | None = None  # what the catalog advertises; default http://host:port
+    region: str = "RegionOne"
+    log_level: str = "info"
+    policy_file: Path | None = None  # YAML/JSON rule overrides, oslo.policy style
+    max_request_body: int = 1024 * 1024  # bytes; bigger JSON bodies get 413
+    admin_password: str | None = None  # bootstrap only; generated when absent
+    identity: IdentitySettings = IdentitySettings()
+    services: list[str] = Field(default_factory=lambda: ["identity"])
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'pocketstack.db'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from file + environment, then explicit overrides (None values ignored)."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        with open(config_file, "rb") as f:
+            file_values = tomllib.load(f)
+    # Environment beats the file: pydantic-settings gives init kwargs the highest
+    # priority, so merge the file underneath what the environment says ourselves.
+    env_only = Settings()  # defaults + environment
+    env_set = env_only.model_dump(exclude_defaults=True)
+    merged = _deep_merge(file_values, env_set)
+    merged = _deep_merge(merged, {k: v for k, v in overrides.items() if v is not None})
+    return Settings(**merged)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,243 @@
+"""The thin HTTP layer every service's `api.py` is written with.
+
+    api = ApiRouter(render_fault=keystone_fault)
+
+    @api.route("GET", "/v3/projects/{project_id}")
+    def show_project(call: Call) -> dict:
+        call.authorize("identity:get_project", {...})
+        return {"project": views.project(call, backend.get_project(call.db, ...))}
+
+A handler is a plain function run in a worker thread inside one database transaction
+(`tx="write"` for the verbs that change state, `"read"` otherwise): it commits when the
+handler returns and rolls back when it raises, so a failed request leaves nothing
+half-written. It returns a JSON-able body, None (204 / empty), or a Response.
+Faults raised anywhere are rendered in the service's own OpenStack error format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .context import RequestContext
+from .faults import BadRequest, Conflict, Fault, FaultRenderer, MethodNotAllowed, NotFound, PayloadTooLarge, Unauthorized
+
+log = logging.getLogger("pocketstack.api")
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[["Call"], Any]
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Call:
+    """Everything a handler needs about one request."""
+
+    def __init__(self, request: Request, body: bytes, db: Session | None) -> None:
+        self.request = request
+        self.raw_body = body
+        self.db = db  # type: ignore[assignment]
+        self.params: dict[str, str] = dict(request.path_params)
+        self.query: QueryParams = request.query_params
+        self.ctx: RequestContext = request.scope["state"]["context"]
+        self.cloud: Any = request.app.state.cloud
+        self.response_headers: dict[str, str] = {}
+
+    # -- identity of the caller -------------------------------------------------
+    def require_auth(self) -> RequestContext:
+        if not self.ctx.authenticated:
+            raise Unauthorized("The request you have made requires authentication.")
+        return self.ctx
+
+    def authorize(self, rule: str, target: dict[str, Any] | None = None) -> None:
+        self.cloud.enforcer.enforce(rule, self.ctx, target)
+
+    def allowed(self, rule: str, target: dict[str, Any] | None = None) -> bool:
+        return bool(self.cloud.enforcer.allowed(rule, self.ctx, target))
+
+    # -- request body -----------------------------------------------------------
+    def json(self) -> Any:
+        if not self.raw_body.strip():
+            raise BadRequest("The request body is empty; a JSON document is expected.")
+        try:
+            return json.loads(self.raw_body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+
+    def body(self, model: type[M], key: str | None = None) -> M:
+        """Parse the body (or body[key]) into a pydantic model; 400 with the field named."""
+        data = self.json()
+        where = ""
+        if key is not None:
+            if not isinstance(data, dict) or key not in data:
+                raise BadRequest(f"Invalid input: '{key}' is a required property.")
+            data = data[key]
+            where = key + "."
+        return validate(model, data, where)
+
+    # -- URLs -------------------------------------------------------------------
+    @property
+    def service_root(self) -> str:
+        """Absolute URL of the service's mount point, e.g. http://host:5000/identity."""
+        root = self.cloud.public_url + self.request.scope.get("root_path", "")
+        return root.rstrip("/")
+
+    def url(self, path: str) -> str:
+        return self.service_root + path
+
+    def query_bool(self, name: str) -> bool | None:
+        raw = self.query.get(name)
+        if raw is None:
+            return None
+        return raw.lower() not in ("0", "false", "no", "off")
+
+    def query_flag(self, name: str) -> bool:
+        """Keystone-style flag: present with no value or a true value means True."""
+        if name not in self.query:
+            return False
+        raw = self.query.get(name, "")
+        return raw == "" or raw.lower() not in ("0", "false", "no", "off")
+
+
+def validate(model: type[M], data: Any, where: str = "") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_error(exc, where)) from None
+
+
+def describe_validation_error(exc: ValidationError, where: str = "") -> str:
+    problems = []
+    for err in exc.errors()[:5]:
+        loc = where + ".".join(str(p) for p in err["loc"]) if err["loc"] else where.rstrip(".") or "body"
+        problems.append(f"Invalid input for field '{loc}': {err['msg']}")
+    return "; ".join(problems)
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    status: int
+    tx: str  # "read", "write" or "none"
+
+
+class ApiRouter:
+    """A service's route table: (method, path) -> handler, rendered in its fault style."""
+
+    def __init__(self, render_fault: FaultRenderer, after_write: Callable[[], None] | None = None) -> None:
+        self.render_fault = render_fault
+        self.operations: list[Operation] = []
+        # called after every committed write (e.g. identity drops its token cache)
+        self.after_write = after_write
+
+    def route(self, method: str, path: str, *, status: int = 200, tx: str | None = None) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            mode = tx or ("write" if method in WRITE_METHODS else "read")
+            self.operations.append(Operation(method, path, handler, status, mode))
+            return handler
+
+        return register
+
+    def include(self, other: ApiRouter) -> None:
+        self.operations.extend(other.operations)
+
+    def starlette_routes(self) -> list[Route]:
+        """One Starlette Route per path, dispatching on method ourselves so that a
+        wrong method gets a 405 in the service's own error format."""
+        by_path: dict[str, dict[str, Operation]] = {}
+        for op in self.operations:
+            by_path.setdefault(op.path, {})[op.method] = op
+        # static segments before parameters, so /v3/auth/tokens wins over /v3/auth/{x}
+        ordered = sorted(by_path.items(), key=lambda kv: _route_sort_key(kv[0]))
+        every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        return [Route(path, self._endpoint(ops), methods=every) for path, ops in ordered]
+
+    def _endpoint(self, ops: dict[str, Operation]) -> Callable[[Request], Any]:
+        allowed = sorted(set(ops) | ({"HEAD"} if "GET" in ops else set()))
+
+        async def endpoint(request: Request) -> Response:
+            method = request.method
+            op = ops.get(method) or (ops.get("GET") if method == "HEAD" else None)
+            if op is None:
+                fault = MethodNotAllowed(f"The method {method} is not supported for this resource.")
+                return self.render_fault(fault, {"Allow": ", ".join(allowed)})
+            try:
+                body = await read_body(request, request.app.state.cloud.settings.max_request_body)
+                response = await run_in_threadpool(self._run, op, request, body)
+            except Fault as fault:
+                response = self.render_fault(fault, {})
+            except Exception:
+                # a bug, not the caller's fault: log it whole, answer in the service's format
+                log.exception("unhandled error in %s %s", method, request.url.path)
+                response = self.render_fault(Fault("An unexpected error prevented the server from fulfilling your request."), {})
+            if method == "HEAD":
+                response.body = b""
+            return response
+
+        return endpoint
+
+    def _run(self, op: Operation, request: Request, body: bytes) -> Response:
+        cloud = request.app.state.cloud
+        try:
+            if op.tx == "none":
+                call = Call(request, body, None)
+                result = op.handler(call)
+            else:
+                with cloud.db.session(write=op.tx == "write") as db:
+                    call = Call(request, body, db)
+                    result = op.handler(call)
+                if op.tx == "write" and self.after_write is not None:
+                    self.after_write()
+        except IntegrityError as exc:
+            # the database enforces uniqueness; a race or a duplicate lands here
+            log.info("integrity error on %s %s: %s", op.method, op.path, exc.orig)
+            raise Conflict("The request conflicts with an existing resource (duplicate or still referenced).") from None
+        return to_response(result, op.status, call.response_headers)
+
+
+def to_response(result: Any, status: int, headers: dict[str, str]) -> Response:
+    if isinstance(result, Response):
+        result.headers.update(headers)
+        return result
+    if result is None:
+        return Response(status_code=204 if status == 200 else status, headers=headers)
+    return JSONResponse(result, status_code=status, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _route_sort_key(path: str) -> tuple[int, ...]:
+    return tuple(1 if seg.startswith("{") else 0 for seg in path.split("/"))
+
+
+def not_found_app(render_fault: FaultRenderer) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        response = render_fault(NotFound("The resource could not be found."), {})
+        await response(scope, receive, send)
+
+    return app

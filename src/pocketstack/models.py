@@ -1,0 +1,7 @@
+"""Every service's tables, for Alembic and for tests that build a schema."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import pocketstack.services.identity.models  # noqa: F401

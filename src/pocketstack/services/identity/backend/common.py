@@ -1,0 +1,54 @@
+"""Small helpers every identity backend module uses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pocketstack.core.faults import NotFound
+
+from ..models import ROOT_DOMAIN, Project
+
+T = TypeVar("T")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def get_or_404(db: Session, model: type[T], ident: str, what: str) -> T:
+    row = db.get(model, ident)
+    if row is None:
+        raise NotFound(f"Could not find {what}: {ident}.")
+    return row
+
+
+def get_domain(db: Session, domain_id: str) -> Project:
+    row = db.get(Project, domain_id)
+    if row is None or not row.is_domain:
+        raise NotFound(f"Could not find domain: {domain_id}.")
+    return row
+
+
+def find_domain_by_name(db: Session, name: str) -> Project:
+    row = db.scalars(select(Project).where(Project.name == name, Project.domain_id == ROOT_DOMAIN)).first()
+    if row is None:
+        raise NotFound(f"Could not find domain: {name}.")
+    return row
+
+
+def get_project(db: Session, project_id: str) -> Project:
+    row = db.get(Project, project_id)
+    if row is None or row.is_domain:
+        raise NotFound(f"Could not find project: {project_id}.")
+    return row
+
+
+def split_extra(data: dict[str, Any], known: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keystone keeps unknown attributes of an entity in `extra` and returns them."""
+    core = {k: v for k, v in data.items() if k in known}
+    extra = {k: v for k, v in data.items() if k not in known}
+    return core, extra

@@ -1,0 +1,27 @@
+"""Field types the identity request schemas share (Keystone's parameter_types)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
+
+Name64 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+Name255 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255)]
+Id64 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+Description = Annotated[str, StringConstraints(strict=True, max_length=65535)] | None
+Tag = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255, pattern=r"^[^,/]*$")]
+Enabled = StrictBool
+
+
+class OpenModel(BaseModel):
+    """Keystone entities accept attributes it does not know and returns them back."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def extras(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ClosedModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,1 @@
+"""Test helpers for pocketstack and for people who test against it."""
