@@ -220,7 +220,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     repo = KeyRepository(settings.data_dir / "fernet-keys")
     if args.keys_command == "rotate":
         number = repo.rotate(args.max_active_keys)
-        print(f"rotated: key {number} is now primary; restart the server to sign with it")
+        print(f"rotated: key {number} is now primary (a running server picks it up within seconds)")
     return 0
 
 

@@ -206,7 +206,8 @@ class Enforcer:
         rule = self._rules.get(name)
         if rule is None:
             return False  # an unknown rule never grants anything
-        return rule(creds, target, self)
+        # rules name target values "%(target.x)s" (oslo.policy's convention); "%(x)s" works too
+        return rule(creds, {**target, "target": target}, self)
 
     def enforce(self, name: str, ctx: RequestContext, target: Mapping[str, Any] | None = None) -> None:
         if not ctx.authenticated:

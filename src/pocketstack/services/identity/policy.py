@@ -34,6 +34,7 @@ RULES: dict[str, str] = {
     "identity:update_domain_config": ADMIN,
     "identity:delete_domain_config": ADMIN,
     "identity:get_domain_config_default": READER,
+    "identity:get_security_compliance_domain_config": "",  # the password rules every user may read
     # projects
     "identity:get_project": f"{DOMAIN_READER} or project_id:%(target.project.id)s",
     "identity:list_projects": DOMAIN_READER,

@@ -16,7 +16,7 @@ from pocketstack.core.db import Database
 from . import policy
 from .api import build_router
 from .backend.auth import TokenProvider
-from .backend.catalog import build_catalog
+from .backend.catalog import CatalogSnapshot, load_catalog
 from .backend.common import new_id
 from .backend.passwords import set_password
 from .models import GLOBAL_ROLE, ROOT_DOMAIN, Assignment, Endpoint, ImpliedRole, Project, Region, Role, Service, User
@@ -41,7 +41,7 @@ class IdentityService:
         self.keys = KeyRepository(settings.data_dir / "fernet-keys")
         self.keys.ensure()
         self.tokens = TokenProvider(TokenFormatter(self.keys), settings.identity, db)
-        self._catalog: tuple[int, list[dict[str, Any]]] | None = None
+        self._catalog: tuple[int, CatalogSnapshot] | None = None
         self._catalog_lock = threading.Lock()
 
     policy_rules = policy.RULES
@@ -55,16 +55,17 @@ class IdentityService:
         """Any identity write may revoke or change what a token means: forget the cache."""
         self.tokens.cache.clear()
 
-    def catalog(self) -> list[dict[str, Any]]:
+    def catalog(self, project_id: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+        """The catalog a token shows; pass the token's project (and user) so that
+        OS-EP-FILTER associations and $(project_id)s URLs apply."""
         generation = self.tokens.cache.generation
         cached = self._catalog
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self.db.read() as db:
-            catalog = build_catalog(db)
-        with self._catalog_lock:
-            self._catalog = (generation, catalog)
-        return catalog
+        if cached is None or cached[0] != generation:
+            with self.db.read() as db:
+                cached = (generation, load_catalog(db))
+            with self._catalog_lock:
+                self._catalog = cached
+        return cached[1].render(project_id, user_id)
 
     def catalog_endpoints(self, public_url: str) -> dict[str, str]:
         url = f"{public_url}{self.prefix}"

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,14 +99,37 @@ def _from_ts(value: int) -> dt.datetime:
 
 
 class TokenFormatter:
+    """Signs and reads tokens; picks up rotated keys by itself (checked every few seconds),
+    so `pocketstack keys rotate` needs no restart."""
+
+    RELOAD_CHECK_SECONDS = 5.0
+
     def __init__(self, repository: KeyRepository) -> None:
         self.repository = repository
+        self._checked_at = 0.0
+        self._stamp: float | None = None
         self.reload()
 
     def reload(self) -> None:
+        self._stamp = self._directory_stamp()
         self._fernet = MultiFernet([Fernet(k) for k in self.repository.keys()])
 
+    def _directory_stamp(self) -> float | None:
+        try:
+            return self.repository.directory.stat().st_mtime
+        except OSError:
+            return None
+
+    def _maybe_reload(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.RELOAD_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        if self._directory_stamp() != self._stamp:
+            self.reload()
+
     def encode(self, payload: TokenPayload) -> str:
+        self._maybe_reload()
         data: dict[str, Any] = {
             "u": payload.user_id,
             "m": payload.methods,
@@ -130,6 +154,7 @@ class TokenFormatter:
         """The payload of a token we signed, or None (garbage, forged, unknown key)."""
         if not token or len(token) > 1024:
             return None
+        self._maybe_reload()
         padded = token + "=" * (-len(token) % 4)
         try:
             data = json.loads(self._fernet.decrypt(padded.encode()))

@@ -25,6 +25,7 @@ from ..models import (
     ApplicationCredentialAccessRule,
     AccessRule,
     ApplicationCredentialRole,
+    Password,
     Project,
     RevocationEvent,
     Role,
@@ -35,6 +36,7 @@ from ..models import (
 from ..tokens import TokenFormatter, TokenPayload, new_audit_id
 from . import passwords
 from .effective_roles import effective_roles, implied_closure, project_ancestors
+from .trusts import pedigree
 
 UNAUTHORIZED = "The request you have made requires authentication."
 
@@ -199,7 +201,8 @@ class TokenProvider:
         data = TokenData(token=token, payload=payload, user=_user_ref(db, user))
         trust = self._load_trust(db, payload, data) if payload.trust_id else None
         app_cred = self._load_app_cred(db, payload, data) if payload.application_credential_id else None
-        role_user = trust.trustor_user_id if trust else user.id
+        # a redelegated trust lends the roles of the first trustor of its chain
+        role_user = pedigree(db, trust)[-1].trustor_user_id if trust else user.id
         if payload.project_id:
             project = db.get(Project, payload.project_id)
             if project is None or not project.enabled or not _domain_enabled(db, project.domain_id):
@@ -241,7 +244,7 @@ class TokenProvider:
             raise NotFound("The trust of this token is gone.")
         if trust.expires_at is not None and trust.expires_at <= utcnow():
             raise NotFound("The trust of this token has expired.")
-        for uid in (trust.trustor_user_id, trust.trustee_user_id):
+        for uid in {u for t in pedigree(db, trust) for u in (t.trustor_user_id, t.trustee_user_id)}:
             u = db.get(User, uid)
             if u is None or not u.enabled:
                 raise NotFound("A user of this token's trust is disabled or gone.")
@@ -353,10 +356,12 @@ class TokenProvider:
         token_id = body.get("id")
         if not isinstance(token_id, str) or not token_id:
             raise BadRequest("Invalid input for field 'identity/token/id': a token id is required.")
-        data = self.validate_quietly(token_id)
-        if data is None:
-            raise Unauthorized(UNAUTHORIZED)
-        return data
+        try:
+            return self.validate(token_id)
+        except (NotFound, Unauthorized):
+            # Keystone answers 404 for a dead token used to authenticate; clients tell
+            # "bad token" from "bad password" by it
+            raise NotFound(f"Could not find token: {token_id[:8]}...") from None
 
     def _authenticate_password(self, db: Session, body: dict[str, Any]) -> User:
         ref = body.get("user")
@@ -366,25 +371,31 @@ class TokenProvider:
         if not isinstance(secret, str):
             raise BadRequest("Invalid input for field 'identity/password/user/password': a string is required.")
         user = self._find_user(db, ref, "identity/password/user")
-        rounds = self.settings.password_hash_rounds
         if user is None:
-            passwords.verify_secret(secret, None, rounds)
+            passwords.verify_secret(secret, None, self.settings.password_hash_rounds)
             raise Unauthorized(UNAUTHORIZED)
-        passwords.check_lockout(user, self.settings)
-        current = passwords.current_password(db, user.id)
-        if not passwords.verify_secret(secret, current.password_hash if current else None, rounds):
-            self._record_failure(user.id)
-            raise Unauthorized(UNAUTHORIZED)
+        current = self.check_password(db, user, secret)
         if not user.enabled:
             raise Unauthorized(f"The account is disabled for user: {user.id}.")
         domain = db.get(Project, user.domain_id)
         if domain is None or not domain.enabled:
             raise Unauthorized(UNAUTHORIZED)
-        if current and current.expires_at and current.expires_at <= utcnow():
+        if passwords.is_expired(user, current):
             raise Unauthorized(f"The password is expired and needs to be changed for user: {user.id}.")
         if user.failed_auth_count:
             self._reset_failures(user.id)
         return user
+
+    def check_password(self, db: Session, user: User, secret: str) -> Password | None:
+        """The user's current password row when `secret` matches it, else 401. A locked
+        account is refused; a miss counts toward lockout (in its own transaction, so the
+        count survives the request's rollback: call this outside a write transaction)."""
+        passwords.check_lockout(user, self.settings)
+        current = passwords.current_password(db, user.id)
+        if not passwords.verify_secret(secret, current.password_hash if current else None, self.settings.password_hash_rounds):
+            self._record_failure(user.id)
+            raise Unauthorized(UNAUTHORIZED)
+        return current
 
     def _record_failure(self, user_id: str) -> None:
         if not self.settings.security_compliance.lockout_failure_attempts:

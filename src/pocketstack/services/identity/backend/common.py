@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.faults import NotFound
+from pocketstack.core.db import utcnow
+from pocketstack.core.faults import BadRequest, NotFound
 
 from ..models import ROOT_DOMAIN, Project
 
@@ -52,3 +54,17 @@ def split_extra(data: dict[str, Any], known: set[str]) -> tuple[dict[str, Any], 
     core = {k: v for k, v in data.items() if k in known}
     extra = {k: v for k, v in data.items() if k not in known}
     return core, extra
+
+
+def parse_expiry(value: str) -> dt.datetime:
+    """Keystone's parse_expiration_date: an ISO 8601 time (UTC unless it says otherwise)
+    that is still in the future; anything else is a 400."""
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRequest(f"Invalid input for field 'expires_at': {value!r} is not an ISO 8601 timestamp.") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    if when <= utcnow():
+        raise BadRequest("The 'expires_at' time must be in the future.")
+    return when.astimezone(dt.timezone.utc)

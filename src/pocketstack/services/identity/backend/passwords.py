@@ -59,9 +59,13 @@ def current_password(db: Session, user_id: str) -> Password | None:
     return db.scalars(select(Password).where(Password.user_id == user_id).order_by(Password.id.desc()).limit(1)).first()
 
 
+def ignores_lockout(user: User) -> bool:
+    return bool((user.options or {}).get("ignore_lockout_failure_attempts"))
+
+
 def check_lockout(user: User, settings: IdentitySettings) -> None:
     sc = settings.security_compliance
-    if not sc.lockout_failure_attempts or user.failed_auth_count < sc.lockout_failure_attempts:
+    if not sc.lockout_failure_attempts or ignores_lockout(user) or user.failed_auth_count < sc.lockout_failure_attempts:
         return
     if user.failed_auth_at and utcnow() < user.failed_auth_at + dt.timedelta(seconds=sc.lockout_duration):
         raise Unauthorized(f"The account is locked for user: {user.id}.")
@@ -69,7 +73,7 @@ def check_lockout(user: User, settings: IdentitySettings) -> None:
 
 def record_failure(user: User, settings: IdentitySettings) -> None:
     sc = settings.security_compliance
-    if not sc.lockout_failure_attempts:
+    if not sc.lockout_failure_attempts or ignores_lockout(user):
         return
     now = utcnow()
     # an expired lockout starts counting again from zero
@@ -88,14 +92,22 @@ def validate_complexity(password: str, settings: IdentitySettings) -> None:
         raise BadRequest(f"The password does not meet the requirements: {detail}")
 
 
-def set_password(db: Session, user: User, password: str, settings: IdentitySettings, *, self_service: bool) -> None:
+def is_expired(user: User, current: Password | None) -> bool:
+    """Whether the user must change the password before using it (ignore_password_expiry exempts)."""
+    if current is None or current.expires_at is None or (user.options or {}).get("ignore_password_expiry"):
+        return False
+    return current.expires_at <= utcnow()
+
+
+def set_password(db: Session, user: User, password: str, settings: IdentitySettings, *, self_service: bool) -> Password:
     """Store a new password after the compliance checks; the history keeps old hashes."""
     validate_complexity(password, settings)
     sc = settings.security_compliance
     previous = list(
         db.scalars(select(Password).where(Password.user_id == user.id).order_by(Password.id.desc()))
     )
-    if self_service and previous and sc.minimum_password_age:
+    # the minimum age protects a password the user chose, not one an admin reset
+    if self_service and previous and previous[0].self_service and sc.minimum_password_age:
         earliest = previous[0].created_at + dt.timedelta(days=sc.minimum_password_age)
         if utcnow() < earliest:
             raise BadRequest(
@@ -112,15 +124,15 @@ def set_password(db: Session, user: User, password: str, settings: IdentitySetti
     expires = None
     if sc.password_expires_days and not user.options.get("ignore_password_expiry"):
         expires = utcnow() + dt.timedelta(days=sc.password_expires_days)
-    db.add(
-        Password(
-            user_id=user.id,
-            password_hash=hash_secret(password, settings.password_hash_rounds),
-            expires_at=expires,
-            self_service=self_service,
-        )
+    row = Password(
+        user_id=user.id,
+        password_hash=hash_secret(password, settings.password_hash_rounds),
+        expires_at=expires,
+        self_service=self_service,
     )
+    db.add(row)
     # keep only as much history as the rules need
     keep = max(sc.unique_last_password_count, 1)
     for stale in previous[keep:]:
         db.delete(stale)
+    return row
