@@ -76,13 +76,16 @@ def _granted_roles(db: Session, ctx: RequestContext, refs: list[RoleRef] | None)
     return wanted
 
 
-def create(db: Session, ctx: RequestContext, user_id: str, body: ApplicationCredentialCreate, settings: IdentitySettings) -> tuple[ApplicationCredential, str]:
+def create(
+    db: Session, ctx: RequestContext, user_id: str, body: ApplicationCredentialCreate, settings: IdentitySettings
+) -> tuple[ApplicationCredential, str]:
     """The new credential and its secret in clear (returned once, never stored)."""
     if ctx.user_id != user_id:
         raise Forbidden("Cannot create an application credential for another user.")
     if not ctx.project_id:
         raise BadRequest("Invalid application credential: it can only be created with a project-scoped token.")
-    if db.scalars(select(ApplicationCredential.id).where(ApplicationCredential.user_id == user_id, ApplicationCredential.name == body.name)).first():
+    same_name = select(ApplicationCredential.id).where(ApplicationCredential.user_id == user_id, ApplicationCredential.name == body.name)
+    if db.scalars(same_name).first():
         raise Conflict(f"Conflict occurred attempting to store application_credential - Duplicate name, {body.name}.")
     expires_at = parse_expiry(body.expires_at) if body.expires_at else None
     role_ids = _granted_roles(db, ctx, body.roles)
@@ -117,20 +120,27 @@ def _resolve_access_rules(db: Session, user_id: str, refs: Iterable[AccessRuleRe
         if rule is not None and rule.user_id != user_id:
             rule = None
         if rule is None and ref.service is not None:
-            rule = db.scalars(
-                select(AccessRule).where(
-                    AccessRule.user_id == user_id, AccessRule.service == ref.service, AccessRule.path == ref.path, AccessRule.method == ref.method
-                )
-            ).first()
-            if rule is None:
-                taken = ref.id is not None and db.get(AccessRule, ref.id) is not None
-                rule = AccessRule(id=new_id() if taken or not ref.id else ref.id, user_id=user_id, service=ref.service, path=ref.path, method=ref.method)
-                db.add(rule)
-                db.flush()
+            rule = _rule_like(db, user_id, ref) or _new_rule(db, user_id, ref)
         if rule is None:
             raise NotFound(f"Could not find access rule: {ref.id}.")
         rules[rule.id] = rule
     return list(rules.values())
+
+
+def _rule_like(db: Session, user_id: str, ref: AccessRuleRef) -> AccessRule | None:
+    same = select(AccessRule).where(
+        AccessRule.user_id == user_id, AccessRule.service == ref.service, AccessRule.path == ref.path, AccessRule.method == ref.method
+    )
+    return db.scalars(same).first()
+
+
+def _new_rule(db: Session, user_id: str, ref: AccessRuleRef) -> AccessRule:
+    """Keystone keeps a client-chosen id for a new rule; ours must also be free."""
+    rule_id = ref.id if ref.id and db.get(AccessRule, ref.id) is None else new_id()
+    rule = AccessRule(id=rule_id, user_id=user_id, service=ref.service, path=ref.path, method=ref.method)
+    db.add(rule)
+    db.flush()
+    return rule
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -178,7 +188,8 @@ def delete_credential(db: Session, row: ApplicationCredential) -> None:
 def delete_for_user_on_project(db: Session, user_id: str, project_id: str) -> list[str]:
     """For whoever removes a user's last role on a project (Keystone drops the user's
     credentials there); returns the ids, so their tokens can be revoked."""
-    rows = list(db.scalars(select(ApplicationCredential).where(ApplicationCredential.user_id == user_id, ApplicationCredential.project_id == project_id)))
+    query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id, ApplicationCredential.project_id == project_id)
+    rows = list(db.scalars(query))
     for row in rows:
         delete_credential(db, row)
     return [r.id for r in rows]
@@ -203,7 +214,7 @@ def get_access_rule(db: Session, user_id: str, rule_id: str) -> AccessRule:
 
 
 def delete_access_rule(db: Session, row: AccessRule) -> None:
-    in_use = db.scalars(select(ApplicationCredentialAccessRule.application_credential_id).where(ApplicationCredentialAccessRule.access_rule_id == row.id)).first()
-    if in_use:
+    users = select(ApplicationCredentialAccessRule.application_credential_id).where(ApplicationCredentialAccessRule.access_rule_id == row.id)
+    if db.scalars(users).first():
         raise Forbidden("May not delete access rule in use.")
     db.delete(row)

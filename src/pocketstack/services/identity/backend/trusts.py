@@ -167,7 +167,9 @@ def _check_narrower(db: Session, ancestor: Trust, row: Trust, role_ids: list[str
     if not set(role_ids) <= set(role_ids_of(db, ancestor.id)):
         raise Forbidden("Some of requested roles are not in redelegated trust.")
     if row.impersonation and not ancestor.impersonation:
-        raise Forbidden(f"Impersonation is not allowed because redelegated trust does not specify impersonation. Redelegated trust id: {ancestor.id}.")
+        raise Forbidden(
+            f"Impersonation is not allowed because redelegated trust does not specify impersonation. Redelegated trust id: {ancestor.id}."
+        )
 
 
 # -- listing and removing -------------------------------------------------------------------
