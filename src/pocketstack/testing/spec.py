@@ -61,6 +61,18 @@ def _keystone_links(schema: dict[str, Any]) -> dict[str, Any]:
     return KEYSTONE_LINKS if schema.get("type") == "array" else schema
 
 
+def _open_items(schema: dict[str, Any]) -> dict[str, Any]:
+    items = schema.get("items")
+    if not isinstance(items, dict):
+        return schema
+    opened = {k: v for k, v in items.items() if k not in ("maxProperties", "additionalProperties")}
+    return {**schema, "items": opened}
+
+
+def _open_object(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k != "additionalProperties"}
+
+
 ERRATA: dict[str, dict[str, Any]] = {
     "identity": {
         # Keystone sends "password_expires_at": null for passwords that never expire
@@ -68,6 +80,13 @@ ERRATA: dict[str, dict[str, Any]] = {
         # Keystone's links are always an object ({"self", "next", "previous"}); the spec
         # calls some of them (GET /v3/auth/projects, /v3/auth/domains) arrays
         "links": _keystone_links,
+        # application credentials show their roles whole (Keystone's get_role), where
+        # the spec reuses the one-key {"id"} | {"name"} reference of the request
+        "roles": _open_items,
+        # Keystone's own response schema gives each access rule its self link; the spec
+        # forbids any property beyond id, service, path, method
+        "access_rules": _open_items,
+        "access_rule": _open_object,
     }
 }
 

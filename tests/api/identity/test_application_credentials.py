@@ -8,6 +8,7 @@ import json
 
 import httpx
 
+from tests.api.identity.test_trusts import conforms
 from tests.conftest import Identity, login, make_project, make_user, unique
 
 
@@ -116,7 +117,9 @@ def test_delete_revokes_its_tokens(cloud, admin: Identity) -> None:
 def test_access_rules(cloud, admin: Identity) -> None:
     user, api, _ = _member(cloud, admin)
     rule = {"service": "compute", "path": "/v2.1/servers/*/ips", "method": "GET"}
-    first = _create(api, user["id"], access_rules=[rule]).json()["application_credential"]
+    first = _create(api, user["id"], access_rules=[rule]).json()
+    conforms("POST", f"/users/{user['id']}/application_credentials", 201, first)
+    first = first["application_credential"]
     made_rule = first["access_rules"][0]
     assert {k: made_rule[k] for k in rule} == rule
     # the same rule again, by content or by id, is shared rather than duplicated
@@ -126,10 +129,13 @@ def test_access_rules(cloud, admin: Identity) -> None:
     assert _app_cred_token(cloud, first).json()["token"]["application_credential"]["access_rules"] == [made_rule]
 
     rules_path = f"/users/{user['id']}/access_rules"
-    listed = api.get(rules_path).json()["access_rules"]
-    assert [r["id"] for r in listed] == [made_rule["id"]]
+    listed = api.get(rules_path).json()
+    conforms("GET", rules_path, 200, listed)
+    assert [r["id"] for r in listed["access_rules"]] == [made_rule["id"]]
     assert api.get(f"{rules_path}?service=identity").json()["access_rules"] == []
-    shown = api.get(f"{rules_path}/{made_rule['id']}").json()["access_rule"]
+    shown = api.get(f"{rules_path}/{made_rule['id']}").json()
+    conforms("GET", f"{rules_path}/{made_rule['id']}", 200, shown)
+    shown = shown["access_rule"]
     assert shown["links"]["self"].endswith(f"{rules_path}/{made_rule['id']}")
     stranger, stranger_api, _ = _member(cloud, admin)
     assert stranger_api.get(rules_path).status_code == 403

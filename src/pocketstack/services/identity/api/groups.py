@@ -9,7 +9,7 @@ from pocketstack.core.faults import NotFound, keystone_fault
 
 from ..backend import groups as backend
 from ..backend import users as user_backend
-from ..backend.users import default_domain_id
+from ..backend.common import default_domain_id
 from ..models import Group, User
 from ..schemas.groups import GroupCreate, GroupUpdate
 from ..views import groups as views

@@ -17,6 +17,15 @@ from ..models import ROOT_DOMAIN, Project
 T = TypeVar("T")
 
 
+DEFAULT_DOMAIN_ID = "default"
+
+
+def default_domain_id(ctx: RequestContext) -> str:
+    """Where a project, user or group lands when the body names no domain (Keystone's
+    rule): the domain of a domain-scoped token, else the default domain."""
+    return ctx.domain_id or DEFAULT_DOMAIN_ID
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

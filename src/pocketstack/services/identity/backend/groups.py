@@ -13,8 +13,7 @@ from pocketstack.core.faults import BadRequest, Conflict, NotFound
 
 from ..models import Assignment, Group, GroupMembership, User
 from ..schemas.groups import GroupCreate, GroupUpdate
-from .common import get_domain, get_or_404, new_id
-from .users import default_domain_id
+from .common import default_domain_id, get_domain, get_or_404, new_id
 
 
 def get_group(db: Session, group_id: str) -> Group:

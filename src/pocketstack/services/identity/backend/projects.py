@@ -13,7 +13,7 @@ from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
 from ..models import ROOT_DOMAIN, Assignment, Project, ProjectTag
 from ..schemas.projects import ProjectCreate, ProjectUpdate
-from .common import get_domain, get_project, new_id
+from .common import default_domain_id, get_domain, get_project, new_id
 
 MAX_DEPTH = 10
 
@@ -26,10 +26,6 @@ def set_tags(db: Session, project_id: str, tags: Sequence[str]) -> None:
     db.execute(delete(ProjectTag).where(ProjectTag.project_id == project_id))
     for name in dict.fromkeys(tags):  # keep order, drop duplicates
         db.add(ProjectTag(project_id=project_id, name=name))
-
-
-def _default_domain_id(ctx: RequestContext) -> str:
-    return ctx.domain_id or ctx.project_domain_id or ctx.user_domain_id or "default"
 
 
 def create_project(db: Session, ctx: RequestContext, body: ProjectCreate, revoke: Any = None) -> Project:
@@ -49,7 +45,7 @@ def create_project(db: Session, ctx: RequestContext, body: ProjectCreate, revoke
         if depth(db, parent) + 1 > MAX_DEPTH:
             raise Forbidden(f"The project hierarchy would exceed the maximum depth of {MAX_DEPTH}.")
     else:
-        domain_id = body.domain_id or _default_domain_id(ctx)
+        domain_id = body.domain_id or default_domain_id(ctx)
     domain = get_domain_for_create(db, domain_id)
     _check_name_free(db, domain.id, body.name)
     row = Project(

@@ -19,13 +19,12 @@ from pocketstack.core.faults import BadRequest, Conflict, Unauthorized
 from ..models import ApplicationCredential, Assignment, GroupMembership, Password, Project, User
 from ..schemas.users import UserCreate, UserOptions, UserUpdate
 from . import passwords
-from .common import get_domain, get_or_404, new_id
+from .common import default_domain_id, get_domain, get_or_404, new_id
 from .credentials import delete_credentials_for_user
 from .effective_roles import direct_role_ids
 from .trusts import delete_trusts_for_user
 
 Revoke = Callable[..., Any]
-DEFAULT_DOMAIN_ID = "default"
 EXPIRY_OPERATORS = {
     "lt": operator.lt,
     "lte": operator.le,
@@ -38,12 +37,6 @@ LOCKED_PASSWORD = (
     "You cannot change your password at this time due to password policy disallowing password changes. "
     "Please contact your administrator to reset your password."
 )
-
-
-def default_domain_id(ctx: RequestContext) -> str:
-    """Where a user or group lands when the body names no domain (Keystone's rule): the
-    domain of a domain-scoped token, else the default domain."""
-    return ctx.domain_id or DEFAULT_DOMAIN_ID
 
 
 def get_user(db: Session, user_id: str) -> User:

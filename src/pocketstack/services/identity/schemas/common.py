@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
-Name64 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+# project and domain names: Keystone's pattern [\S]+ refuses whitespace-only names
+Name64 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"\S")]
 Name255 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255)]
 Id64 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
 Description = Annotated[str, StringConstraints(strict=True, max_length=65535)] | None

@@ -1,0 +1,45 @@
+"""Request bodies of /v3/roles (Keystone's role_create / role_update schemas)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StrictBool, StringConstraints
+
+from .common import ClosedModel, Id64, OpenModel
+
+# Keystone: 1..255 characters with at least one that is not whitespace
+RoleName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255, pattern=r"\S")]
+RoleDescription = Annotated[str, StringConstraints(strict=True, max_length=255)] | None
+
+# attributes a body may carry that are never stored among a role's extras
+NOT_EXTRAS = ("id", "links")
+
+
+class RoleOptions(ClosedModel):
+    """Keystone's role resource options; null unsets an option."""
+
+    immutable: StrictBool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude_unset=True).items()}
+
+
+class RoleCreate(OpenModel):
+    name: RoleName
+    domain_id: Id64 | None = None
+    description: RoleDescription = None
+    options: RoleOptions = Field(default_factory=RoleOptions)
+
+    def role_extras(self) -> dict[str, Any]:
+        return {k: v for k, v in self.extras().items() if k not in NOT_EXTRAS}
+
+
+class RoleUpdate(OpenModel):
+    name: RoleName | None = None
+    domain_id: Id64 | None = None  # present only to be refused when it changes
+    description: RoleDescription = None
+    options: RoleOptions | None = None
+
+    def role_extras(self) -> dict[str, Any]:
+        return {k: v for k, v in self.extras().items() if k not in NOT_EXTRAS}
