@@ -75,8 +75,10 @@ def _open_object(schema: dict[str, Any]) -> dict[str, Any]:
 
 ERRATA: dict[str, dict[str, Any]] = {
     "identity": {
-        # Keystone sends "password_expires_at": null for passwords that never expire
+        # Keystone sends "password_expires_at": null for passwords that never expire,
+        # and "description": null for roles (and others) created without one
         "password_expires_at": _nullable,
+        "description": _nullable,
         # Keystone's links are always an object ({"self", "next", "previous"}); the spec
         # calls some of them (GET /v3/auth/projects, /v3/auth/domains) arrays
         "links": _keystone_links,

@@ -54,6 +54,7 @@ def test_crud_as_admin_with_ec2_id_and_encrypted_blob(cloud, admin: Identity) ->
     shown = admin.get(f"/credentials/{cred['id']}").json()["credential"]
     assert shown["blob"] == new_blob and shown["project_id"] == project["id"] and shown["user_id"] == user["id"]
 
+    assert admin.patch(f"/credentials/{cred['id']}", json={"credential": {"id": "another-id"}}).status_code == 400
     again = admin.post("/credentials", json={"credential": {"user_id": user["id"], "project_id": project["id"], "type": "ec2", "blob": blob}})
     assert again.status_code == 409
 

@@ -185,7 +185,7 @@ def test_stock_cli(cloud, admin: Identity, osc) -> None:
     as_trustor = {**cloud.env("admin"), "OS_USERNAME": pair.trustor["name"], "OS_PASSWORD": pair.trustor_password, "OS_PROJECT_NAME": pair.project["name"]}
     args = ["--project", pair.project["id"], "--role", "member", "--impersonate", pair.trustor["id"], pair.trustee["id"]]
     trust = json.loads(osc("trust", "create", *args, "-f", "json", env=as_trustor).stdout)
-    assert trust["impersonation"] is True and trust["project_id"] == pair.project["id"]
+    assert trust["is_impersonation"] is True and trust["project_id"] == pair.project["id"]
     assert trust["id"] in {t["ID"] for t in json.loads(osc("trust", "list", "-f", "json").stdout)}
     shown = json.loads(osc("trust", "show", trust["id"], "-f", "json", env=as_trustor).stdout)
     assert shown["trustee_user_id"] == pair.trustee["id"]

@@ -111,7 +111,8 @@ def bootstrap(db: Session, settings: Settings, services: list[Any], passwords: d
 def _ensure_role(db: Session, name: str) -> Role:
     role = db.scalars(select(Role).where(Role.name == name, Role.domain_id == GLOBAL_ROLE)).first()
     if role is None:
-        role = Role(id=new_id(), name=name, domain_id=GLOBAL_ROLE, description=None, options={}, extra={})
+        # immutable, as keystone-manage bootstrap makes them
+        role = Role(id=new_id(), name=name, domain_id=GLOBAL_ROLE, description=None, options={"immutable": True}, extra={})
         db.add(role)
         db.flush()
     return role

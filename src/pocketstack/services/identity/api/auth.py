@@ -27,10 +27,16 @@ def issue_token(call: Call) -> Response:
     body = call.json()
     if not isinstance(body, dict) or not isinstance(body.get("auth"), dict):
         raise BadRequest("Invalid input for field 'auth': it is a required object.")
-    service = _service(call)
-    data = service.tokens.issue(call.db, body["auth"])
-    catalog = None if call.query_flag("nocatalog") else service.catalog()
-    return JSONResponse(views.token(data, catalog), status_code=201, headers={"X-Subject-Token": data.token})
+    data = _service(call).tokens.issue(call.db, body["auth"])
+    return JSONResponse(views.token(data, _catalog_for(call, data)), status_code=201, headers={"X-Subject-Token": data.token})
+
+
+def _catalog_for(call: Call, data: backend.TokenData) -> list[dict[str, Any]] | None:
+    """The token's catalog (filtered for its project), unless ?nocatalog was asked."""
+    if call.query_flag("nocatalog"):
+        return None
+    project_id = data.project["id"] if data.project else None
+    return _service(call).catalog(project_id, data.user["id"])
 
 
 def _subject(call: Call, *, allow_expired: bool = False) -> backend.TokenData:
@@ -48,8 +54,7 @@ def validate_token(call: Call) -> Response:
     call.require_auth()
     data = _subject(call, allow_expired=call.query_flag("allow_expired"))
     call.authorize("identity:validate_token", {"token": {"user_id": data.user["id"]}})
-    catalog = None if call.query_flag("nocatalog") else _service(call).catalog()
-    return JSONResponse(views.token(data, catalog), headers={"X-Subject-Token": data.token})
+    return JSONResponse(views.token(data, _catalog_for(call, data)), headers={"X-Subject-Token": data.token})
 
 
 @api.route("DELETE", "/v3/auth/tokens", tx="write")
@@ -66,7 +71,7 @@ def auth_catalog(call: Call) -> dict[str, Any]:
     call.authorize("identity:get_auth_catalog")
     if ctx.scope_type is None:
         raise BadRequest("The service catalog is only available with a scoped token.")
-    return {"catalog": _service(call).catalog(), "links": links(call, "/v3/auth/catalog")}
+    return {"catalog": _service(call).catalog(ctx.project_id, ctx.user_id), "links": links(call, "/v3/auth/catalog")}
 
 
 @api.route("GET", "/v3/auth/projects")

@@ -7,11 +7,12 @@ from typing import Any
 from pocketstack.core.api import ApiRouter, Call, validate
 from pocketstack.core.faults import BadRequest, NotFound, keystone_fault
 
+from ..backend import domains as domains_backend
 from ..backend import projects as backend
 from ..backend.common import get_project
 from ..models import Project
 from ..schemas.common import Tag
-from ..schemas.projects import ProjectCreate, ProjectUpdate, TagsReplace
+from ..schemas.projects import DomainUpdate, ProjectCreate, ProjectUpdate, TagsReplace
 from ..views import projects as views
 from ..views.common import collection
 
@@ -89,18 +90,32 @@ def _subtree_ids(call: Call, project_id: str) -> dict[str, Any] | None:
 
 @api.route("PATCH", "/v3/projects/{project_id}")
 def update_project(call: Call) -> dict[str, Any]:
-    row = get_project(call.db, call.params["project_id"])
+    row = _project_or_domain(call)
     call.authorize("identity:update_project", _target(row))
-    body = call.body(ProjectUpdate, "project")
-    row = backend.update_project(call.db, row.id, body, _revoke(call))
+    if row.is_domain:  # a domain seen through /v3/projects (is_domain=true)
+        body = call.body(ProjectUpdate, "project")
+        changes = body.model_dump(exclude_unset=True, exclude={"domain_id", "parent_id", "is_domain"})
+        row = domains_backend.update_domain(call.db, row.id, validate(DomainUpdate, changes), _revoke(call))
+    else:
+        row = backend.update_project(call.db, row.id, call.body(ProjectUpdate, "project"), _revoke(call))
     return {"project": project_view(call, row)}
+
+
+def _project_or_domain(call: Call) -> Project:
+    row = call.db.get(Project, call.params["project_id"])
+    if row is None:
+        raise NotFound(f"Could not find project: {call.params['project_id']}.")
+    return row
 
 
 @api.route("DELETE", "/v3/projects/{project_id}")
 def delete_project(call: Call) -> None:
-    row = get_project(call.db, call.params["project_id"])
+    row = _project_or_domain(call)
     call.authorize("identity:delete_project", _target(row))
-    backend.delete_project(call.db, row.id, _revoke(call))
+    if row.is_domain:
+        domains_backend.delete_domain(call.db, row.id, _revoke(call))
+    else:
+        backend.delete_project(call.db, row.id, _revoke(call))
 
 
 # -- tags -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from ..backend.application_credentials import check_unrestricted
 from ..models import Role, Trust
 from ..schemas.credentials import TrustCreate
 from ..views import credentials as views
+from ..views.roles import role as role_view
 from ..views.common import collection
 
 api = ApiRouter(keystone_fault)
@@ -30,7 +31,7 @@ def _found(call: Call, rule: str) -> Trust:
 
 
 def _view(call: Call, row: Trust) -> dict[str, Any]:
-    return views.trust(call, row, backend.roles_of(call.db, row.id))
+    return views.trust(call, row, [role_view(call, r) for r in backend.roles_of(call.db, row.id)])
 
 
 @api.route("POST", TRUSTS, status=201)
@@ -87,4 +88,4 @@ def show_trust_role(call: Call) -> dict[str, Any]:
     role = call.db.get(Role, role_id) if role_id in backend.role_ids_of(call.db, row.id) else None
     if role is None:
         raise NotFound(f"Could not find role: {role_id}.")
-    return {"role": views.role_with_links(call, role)}
+    return {"role": role_view(call, role)}

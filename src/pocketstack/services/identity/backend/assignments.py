@@ -292,14 +292,18 @@ class _Expander:
                 return [p.id for p in subtree(self.db, ref.project_id)]
             return asked
         if ref.domain_id:
-            query = select(Project.id).where(Project.domain_id == ref.domain_id, Project.is_domain.is_(False))
-            return list(self.db.scalars(query))
+            return sorted(projects_in_domain(self.db, ref.domain_id))
         return [p.id for p in subtree(self.db, ref.project_id or "")]
 
     @staticmethod
     def _onto(ref: Ref, project_id: str) -> Ref:
         origin = {"via_project": ref.project_id} if ref.project_id else {"via_domain": ref.domain_id}
         return dataclasses.replace(ref, project_id=project_id, domain_id=None, inherited=False, **origin)
+
+
+def projects_in_domain(db: Session, domain_id: str) -> set[str]:
+    query = select(Project.id).where(Project.domain_id == domain_id, Project.is_domain.is_(False))
+    return set(db.scalars(query))
 
 
 def add_implied_roles(refs: list[Ref], implies: dict[str, list[str]]) -> list[Ref]:

@@ -136,6 +136,8 @@ def get_credential(db: Session, credential_id: str) -> Credential:
 
 def update_credential(db: Session, cipher: CredentialCipher, row: Credential, body: CredentialUpdate) -> Credential:
     fields = body.model_fields_set
+    if body.id is not None and body.id != row.id:
+        raise BadRequest("Cannot change the id of a credential.")
     new_type = body.type if "type" in fields and body.type is not None else row.type
     new_project = body.project_id if "project_id" in fields else row.project_id
     if new_type == EC2 and not new_project:

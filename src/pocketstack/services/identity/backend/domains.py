@@ -13,7 +13,7 @@ from pocketstack.core.faults import Conflict, Forbidden
 from ..models import ROOT_DOMAIN, Assignment, Group, Project, Role, User
 from ..schemas.projects import DomainCreate, DomainUpdate
 from .common import get_domain, new_id
-from .projects import set_tags
+from .projects import remove_project, set_tags
 
 
 def create_domain_row(
@@ -97,8 +97,7 @@ def delete_domain(db: Session, domain_id: str, revoke: Any) -> None:
         )
     )
     for project in projects:
-        revoke(db, project_id=project.id)
-        db.delete(project)
+        remove_project(db, project, revoke)
     for user_id in users:
         revoke(db, user_id=user_id)
     db.execute(delete(User).where(User.domain_id == row.id))

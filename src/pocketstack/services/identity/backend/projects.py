@@ -11,9 +11,20 @@ from sqlalchemy.orm import Session
 from pocketstack.core.context import RequestContext
 from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
-from ..models import ROOT_DOMAIN, Assignment, Project, ProjectTag
+from ..models import (
+    ROOT_DOMAIN,
+    ApplicationCredential,
+    Assignment,
+    Limit,
+    Project,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+    ProjectTag,
+)
 from ..schemas.projects import ProjectCreate, ProjectUpdate
 from .common import default_domain_id, get_domain, get_project, new_id
+from .credentials import delete_credentials_for_project
+from .trusts import delete_trusts_for_project
 
 MAX_DEPTH = 10
 
@@ -137,11 +148,18 @@ def delete_project(db: Session, project_id: str, revoke: Any) -> None:
     row = get_project(db, project_id)
     if children(db, row.id):
         raise Forbidden(f"Cannot delete project {row.id}: it has child projects; delete them first.")
-    _remove(db, row, revoke)
+    remove_project(db, row, revoke)
 
 
-def _remove(db: Session, row: Project, revoke: Any) -> None:
+def remove_project(db: Session, row: Project, revoke: Any) -> None:
+    """Delete a project and everything that only means something with it."""
     db.execute(delete(Assignment).where(Assignment.target_id == row.id))
+    db.execute(delete(ProjectEndpoint).where(ProjectEndpoint.project_id == row.id))
+    db.execute(delete(ProjectEndpointGroup).where(ProjectEndpointGroup.project_id == row.id))
+    db.execute(delete(Limit).where(Limit.project_id == row.id))
+    db.execute(delete(ApplicationCredential).where(ApplicationCredential.project_id == row.id))
+    delete_credentials_for_project(db, row.id)
+    delete_trusts_for_project(db, row.id, revoke)
     revoke(db, project_id=row.id)
     db.delete(row)
 

@@ -141,10 +141,9 @@ def get_implied_role(db: Session, prior: Role, implied: Role) -> ImpliedRole:
 
 
 def create_implied_role(db: Session, prior: Role, implied: Role) -> None:
-    if implied.name in PROHIBITED_IMPLIED_ROLES:
-        raise Forbidden(f"{implied.id} cannot be an implied roles.")
-    if domain_of(prior) is None and domain_of(implied) is not None:
-        raise Forbidden(f"Global role cannot imply a domain-specific role: {implied.id} cannot be an implied roles.")
+    global_implies_domain_role = domain_of(prior) is None and domain_of(implied) is not None
+    if implied.name in PROHIBITED_IMPLIED_ROLES or global_implies_domain_role:
+        raise Forbidden(f"{implied.id} cannot be an implied roles.")  # Keystone's wording
     if db.get(ImpliedRole, (prior.id, implied.id)) is not None:
         raise Conflict("Conflict occurred attempting to store implied_role - Duplicate entry.")
     db.add(ImpliedRole(prior_role_id=prior.id, implied_role_id=implied.id))

@@ -25,6 +25,7 @@ class CredentialCreate(OpenModel):
     type: Name255
     blob: Blob
     project_id: Id64 | None = None
+    id: Annotated[str, StringConstraints(strict=True)] | None = None  # accepted, never used (as Keystone)
 
     @model_validator(mode="after")
     def _ec2_needs_project(self) -> CredentialCreate:
@@ -34,6 +35,7 @@ class CredentialCreate(OpenModel):
 
 
 class CredentialUpdate(OpenModel):
+    id: Annotated[str, StringConstraints(strict=True)] | None = None  # if given, must be the credential's own
     user_id: Id64 | None = None
     type: Name255 | None = None
     blob: Blob | None = None
@@ -102,3 +104,4 @@ class TrustCreate(OpenModel):
     remaining_uses: Annotated[StrictInt, Field(ge=1)] | None = None
     allow_redelegation: StrictBool | None = None
     redelegation_count: Annotated[StrictInt, Field(ge=0)] | None = None
+    id: Annotated[str, StringConstraints(strict=True)] | None = None  # accepted, never used (as Keystone)

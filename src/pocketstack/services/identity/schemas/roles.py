@@ -22,24 +22,24 @@ class RoleOptions(ClosedModel):
     immutable: StrictBool | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump(exclude_unset=True).items()}
+        return self.model_dump(exclude_unset=True)
 
 
-class RoleCreate(OpenModel):
+class _RoleBody(OpenModel):
+    def role_extras(self) -> dict[str, Any]:
+        """Unknown attributes, kept and shown back as Keystone does."""
+        return {k: v for k, v in self.extras().items() if k not in NOT_EXTRAS}
+
+
+class RoleCreate(_RoleBody):
     name: RoleName
     domain_id: Id64 | None = None
     description: RoleDescription = None
     options: RoleOptions = Field(default_factory=RoleOptions)
 
-    def role_extras(self) -> dict[str, Any]:
-        return {k: v for k, v in self.extras().items() if k not in NOT_EXTRAS}
 
-
-class RoleUpdate(OpenModel):
+class RoleUpdate(_RoleBody):
     name: RoleName | None = None
     domain_id: Id64 | None = None  # present only to be refused when it changes
     description: RoleDescription = None
     options: RoleOptions | None = None
-
-    def role_extras(self) -> dict[str, Any]:
-        return {k: v for k, v in self.extras().items() if k not in NOT_EXTRAS}

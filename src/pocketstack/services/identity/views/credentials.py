@@ -47,10 +47,6 @@ def role_ref(row: Role) -> dict[str, Any]:
     }
 
 
-def role_with_links(call: Call, row: Role) -> dict[str, Any]:
-    return {**role_ref(row), "links": links(call, f"/v3/roles/{row.id}")}
-
-
 def app_cred_expiry(value: dt.datetime | None) -> str | None:
     """Keystone echoes an application credential's expiry without a zone suffix
     (oslo's "perfect time format"); Tempest compares the strings."""
@@ -89,8 +85,9 @@ def application_credential(
     return body
 
 
-def trust(call: Call, row: Trust, roles: list[Role] | None) -> dict[str, Any]:
-    """A trust; `roles` None for list entries (Keystone leaves roles out of lists)."""
+def trust(call: Call, row: Trust, roles: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A trust with its roles (as /v3/roles renders them); `roles` None for list
+    entries (Keystone leaves roles out of lists)."""
     body: dict[str, Any] = {
         **(row.extra or {}),
         "id": row.id,
@@ -106,6 +103,6 @@ def trust(call: Call, row: Trust, roles: list[Role] | None) -> dict[str, Any]:
         "links": links(call, f"/v3/OS-TRUST/trusts/{row.id}"),
     }
     if roles is not None:
-        body["roles"] = [role_with_links(call, r) for r in roles]
+        body["roles"] = roles
         body["roles_links"] = {**links(call, f"/v3/OS-TRUST/trusts/{row.id}/roles"), "next": None, "previous": None}
     return body
