@@ -71,9 +71,12 @@ class Call:
         if not self.raw_body.strip():
             raise BadRequest("The request body is empty; a JSON document is expected.")
         try:
-            return json.loads(self.raw_body)
+            data = json.loads(self.raw_body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+        if b"\\u0000" in self.raw_body and _has_nul(data):
+            raise BadRequest("NUL characters are not allowed in the request body.")
+        return data
 
     def body(self, model: type[M], key: str | None = None) -> M:
         """Parse the body (or body[key]) into a pydantic model; 400 with the field named."""
@@ -115,6 +118,16 @@ def validate(model: type[M], data: Any, where: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(describe_validation_error(exc, where)) from None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def describe_validation_error(exc: ValidationError, where: str = "") -> str:
@@ -175,6 +188,11 @@ class ApiRouter:
                 fault = MethodNotAllowed(f"The method {method} is not supported for this resource.")
                 return self.render_fault(fault, {"Allow": ", ".join(allowed)})
             try:
+                # no database stores NUL in text: refuse it before it gets there
+                if "\x00" in request.url.path:
+                    raise NotFound("The resource could not be found.")
+                if "%00" in request.url.query:
+                    raise BadRequest("NUL characters are not allowed in the query string.")
                 body = await read_body(request, request.app.state.cloud.settings.max_request_body)
                 response = await run_in_threadpool(self._run, op, request, body)
             except Fault as fault:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.faults import Conflict, Forbidden
+from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
 from ..models import ROOT_DOMAIN, Assignment, Group, Project, Role, User
 from ..schemas.projects import DomainCreate, DomainUpdate
@@ -56,6 +56,8 @@ def create_domain(db: Session, body: DomainCreate) -> Project:
 def update_domain(db: Session, domain_id: str, body: DomainUpdate, revoke: Any) -> Project:
     row = get_domain(db, domain_id)
     fields = body.model_fields_set
+    if "id" in fields and body.id != row.id:
+        raise BadRequest("Cannot change domain ID")
     if "name" in fields and body.name is not None and body.name != row.name:
         clash = db.scalars(select(Project.id).where(Project.domain_id == ROOT_DOMAIN, Project.name == body.name)).first()
         if clash:

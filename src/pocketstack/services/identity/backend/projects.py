@@ -119,6 +119,8 @@ def subtree(db: Session, project_id: str) -> list[Project]:
 def update_project(db: Session, project_id: str, body: ProjectUpdate, revoke: Any) -> Project:
     row = get_project(db, project_id)
     fields = body.model_fields_set
+    if "id" in fields and body.id != row.id:
+        raise BadRequest("Cannot change project ID")
     if "domain_id" in fields and body.domain_id != row.domain_id:
         raise BadRequest("Cannot change the domain_id of a project.")
     if "parent_id" in fields and body.parent_id != row.parent_id:

@@ -57,7 +57,7 @@ def create_role(db: Session, body: RoleCreate) -> Role:
         domain_id=domain_id,
         description=body.description,
         options=_merged_options({}, body.options.as_dict()),
-        extra=body.role_extras(),
+        extra=body.extras(),
     )
     db.add(row)
     db.flush()
@@ -89,12 +89,12 @@ def _check_mutable_update(row: Role, body: RoleUpdate) -> None:
 
 def update_role(db: Session, row: Role, body: RoleUpdate) -> Role:
     fields = body.model_fields_set
-    if not fields and not body.extras():
+    if not fields and not body.model_extra:
         raise BadRequest("Invalid input for field 'role': at least one attribute is required.")
     _check_mutable_update(row, body)
     if "domain_id" in fields and body.domain_id != domain_of(row):
         raise BadRequest("Update of `domain_id` is not allowed.")
-    if body.extras().get("id", row.id) != row.id:
+    if body.changes_id(row.id):
         raise BadRequest("Cannot change ID")
     if "name" in fields:
         if body.name is None:
@@ -105,8 +105,8 @@ def update_role(db: Session, row: Role, body: RoleUpdate) -> Role:
         row.description = body.description
     if body.options is not None:
         row.options = _merged_options(row.options or {}, body.options.as_dict())
-    if body.role_extras():
-        row.extra = {**(row.extra or {}), **body.role_extras()}
+    if body.extras():
+        row.extra = {**(row.extra or {}), **body.extras()}
     return row
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
@@ -20,8 +20,11 @@ class OpenModel(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    # never stored as extras: the id is ours to assign, links are rendered
+    RESERVED: ClassVar[frozenset[str]] = frozenset({"id", "links"})
+
     def extras(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        return {k: v for k, v in (self.model_extra or {}).items() if k not in self.RESERVED}
 
 
 class ClosedModel(BaseModel):

@@ -21,6 +21,7 @@ class ProjectCreate(OpenModel):
 
 
 class ProjectUpdate(OpenModel):
+    id: Id64 | None = None  # may be repeated, not changed
     name: Name64 | None = None
     description: Description = None
     enabled: StrictBool | None = None
@@ -42,6 +43,7 @@ class DomainCreate(OpenModel):
 
 
 class DomainUpdate(OpenModel):
+    id: Id64 | None = None  # may be repeated, not changed
     name: Name64 | None = None
     description: Description = None
     enabled: StrictBool | None = None

@@ -12,9 +12,6 @@ from .common import ClosedModel, Id64, OpenModel
 RoleName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255, pattern=r"\S")]
 RoleDescription = Annotated[str, StringConstraints(strict=True, max_length=255)] | None
 
-# attributes a body may carry that are never stored among a role's extras
-NOT_EXTRAS = ("id", "links")
-
 
 class RoleOptions(ClosedModel):
     """Keystone's role resource options; null unsets an option."""
@@ -25,21 +22,18 @@ class RoleOptions(ClosedModel):
         return self.model_dump(exclude_unset=True)
 
 
-class _RoleBody(OpenModel):
-    def role_extras(self) -> dict[str, Any]:
-        """Unknown attributes, kept and shown back as Keystone does."""
-        return {k: v for k, v in self.extras().items() if k not in NOT_EXTRAS}
-
-
-class RoleCreate(_RoleBody):
+class RoleCreate(OpenModel):
     name: RoleName
     domain_id: Id64 | None = None
     description: RoleDescription = None
     options: RoleOptions = Field(default_factory=RoleOptions)
 
 
-class RoleUpdate(_RoleBody):
+class RoleUpdate(OpenModel):
     name: RoleName | None = None
     domain_id: Id64 | None = None  # present only to be refused when it changes
     description: RoleDescription = None
     options: RoleOptions | None = None
+
+    def changes_id(self, role_id: str) -> bool:
+        return (self.model_extra or {}).get("id", role_id) != role_id
