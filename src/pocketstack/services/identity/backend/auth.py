@@ -28,7 +28,6 @@ from ..models import (
     Password,
     Project,
     RevocationEvent,
-    Role,
     Trust,
     TrustRole,
     User,

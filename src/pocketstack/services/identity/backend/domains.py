@@ -13,7 +13,7 @@ from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 from ..models import ROOT_DOMAIN, Assignment, Group, Project, Role, User
 from ..schemas.projects import DomainCreate, DomainUpdate
 from .common import get_domain, new_id
-from .projects import remove_project, set_tags
+from .projects import apply_tags_options_extras, remove_project, set_tags
 
 
 def create_domain_row(
@@ -71,13 +71,7 @@ def update_domain(db: Session, domain_id: str, body: DomainUpdate, revoke: Any) 
         row.enabled = body.enabled
         if not body.enabled:
             revoke(db, domain_id=row.id)
-    if "tags" in fields and body.tags is not None:
-        set_tags(db, row.id, body.tags)
-    extra = dict(row.extra or {})
-    extra.update(body.extras())
-    if "options" in fields and body.options is not None:
-        extra["options"] = {**extra.get("options", {}), **body.options}
-    row.extra = extra
+    apply_tags_options_extras(db, row, body)
     return row
 
 

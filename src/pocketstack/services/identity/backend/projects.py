@@ -12,7 +12,6 @@ from pocketstack.core.context import RequestContext
 from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
 from ..models import (
-    ROOT_DOMAIN,
     ApplicationCredential,
     Assignment,
     Limit,
@@ -21,9 +20,10 @@ from ..models import (
     ProjectEndpointGroup,
     ProjectTag,
 )
-from ..schemas.projects import ProjectCreate, ProjectUpdate
+from ..schemas.projects import DomainUpdate, ProjectCreate, ProjectUpdate
 from .common import default_domain_id, get_domain, get_project, new_id
 from .credentials import delete_credentials_for_project
+from .effective_roles import project_ancestors
 from .trusts import delete_trusts_for_project
 
 MAX_DEPTH = 10
@@ -89,17 +89,7 @@ def _check_name_free(db: Session, domain_id: str, name: str, exclude: str | None
 
 
 def depth(db: Session, project: Project) -> int:
-    level = 1
-    seen = {project.id}
-    parent_id = project.parent_id
-    while parent_id and parent_id not in seen:
-        parent = db.get(Project, parent_id)
-        if parent is None or parent.is_domain:
-            break
-        level += 1
-        seen.add(parent_id)
-        parent_id = parent.parent_id
-    return level
+    return len(project_ancestors(db, project)) + 1
 
 
 def children(db: Session, project_id: str) -> list[Project]:
@@ -136,6 +126,13 @@ def update_project(db: Session, project_id: str, body: ProjectUpdate, revoke: An
         row.enabled = body.enabled
         if not body.enabled:
             revoke(db, project_id=row.id)
+    apply_tags_options_extras(db, row, body)
+    return row
+
+
+def apply_tags_options_extras(db: Session, row: Project, body: ProjectUpdate | DomainUpdate) -> None:
+    """The part of an update projects and domains share: tags, options, extra attributes."""
+    fields = body.model_fields_set
     if "tags" in fields and body.tags is not None:
         set_tags(db, row.id, body.tags)
     extra = dict(row.extra or {})
@@ -143,7 +140,6 @@ def update_project(db: Session, project_id: str, body: ProjectUpdate, revoke: An
     if "options" in fields and body.options is not None:
         extra["options"] = {**extra.get("options", {}), **body.options}
     row.extra = extra
-    return row
 
 
 def delete_project(db: Session, project_id: str, revoke: Any) -> None:
@@ -197,18 +193,4 @@ def _filter_tags(db: Session, rows: list[Project], filters: dict[str, Any]) -> l
 
 
 def ancestors(db: Session, row: Project) -> list[Project]:
-    out: list[Project] = []
-    seen = {row.id}
-    parent_id = row.parent_id
-    while parent_id and parent_id not in seen:
-        parent = db.get(Project, parent_id)
-        if parent is None or parent.is_domain:
-            break
-        out.append(parent)
-        seen.add(parent.id)
-        parent_id = parent.parent_id
-    return out
-
-
-def is_domain_root(domain_id: str) -> bool:
-    return domain_id == ROOT_DOMAIN
+    return project_ancestors(db, row)
