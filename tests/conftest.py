@@ -175,3 +175,19 @@ def sdk(cloud: LiveCloud) -> Any:
         project_domain_name="Default",
         region_name=env["OS_REGION_NAME"],
     )
+
+
+# A test may call record_property("summary", line) to have that line printed at the end
+# of the run (e.g. Tempest's "N passed, N failed, N skipped"); reports carry it back from
+# pytest-xdist workers, where printing directly would be lost.
+_SUMMARIES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _SUMMARIES.extend(str(value) for name, value in report.user_properties if name == "summary")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _SUMMARIES:
+        terminalreporter.write_line(line)

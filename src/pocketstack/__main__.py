@@ -1,1 +1,3 @@
-from pocketstack.cli import main; raise SystemExit(main())
+from pocketstack.cli import main
+
+raise SystemExit(main())

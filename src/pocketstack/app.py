@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pocketstack.config import Settings
 from pocketstack.core.api import not_found_app
-from pocketstack.core.faults import keystone_fault
 from pocketstack.core.db import Database
+from pocketstack.core.faults import keystone_fault
 from pocketstack.core.middleware import RequestMiddleware
 from pocketstack.core.policy import Enforcer
 from pocketstack.services.identity.service import IdentityService

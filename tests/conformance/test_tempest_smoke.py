@@ -13,6 +13,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def smoke_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]
         yield live
 
 
-def test_tempest_identity_smoke(conformance: Path, smoke_cloud: LiveCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tempest_identity_smoke(conformance: Path, smoke_cloud: LiveCloud, tmp_path: Path, record_property: Any) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "TEMPEST_"))}
     env.update(smoke_cloud.env("admin"))
     env.update(TEMPEST_WORKDIR=str(tmp_path / "tempest"), TEMPEST_CONCURRENCY="2")
@@ -52,8 +53,7 @@ def test_tempest_identity_smoke(conformance: Path, smoke_cloud: LiveCloud, tmp_p
     )
     lines = proc.stdout.strip().splitlines()
     last = lines[-1] if lines else ""
-    with capsys.disabled():
-        print(f"\n  tempest identity smoke: {last}")
+    record_property("summary", f"tempest identity smoke ({SMOKE}): {last or 'no output'}")  # shown at the end
     match = SUMMARY.match(last)
     assert match, f"no summary line from run-tempest (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     passed, failed = int(match.group(1)), int(match.group(2))

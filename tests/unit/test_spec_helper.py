@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pocketstack.testing.spec import ApiSpec, ERRATA, SpecMismatch, check_keystone_error, load_spec
+from pocketstack.testing.spec import ERRATA, ApiSpec, SpecMismatch, check_keystone_error, load_spec
 
 DOC = {
     "paths": {

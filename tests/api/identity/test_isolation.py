@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.conftest import Identity, login, make_project, make_user, unique
+from tests.conftest import Identity, login, make_project, make_user, password_token, unique
 
 
 @dataclass
@@ -76,8 +76,6 @@ def test_member_cannot_see_or_change_another_projects_role_assignments(
 
 
 def test_member_cannot_scope_to_another_project(cloud: LiveCloud, a: Tenant, b: Tenant) -> None:
-    from tests.conftest import password_token
-
     reply = password_token(cloud, {"id": a.user["id"], "password": a.password}, {"project": {"id": b.project["id"]}})
     assert reply.status_code == 401
 
@@ -109,8 +107,6 @@ def test_reader_reads_but_cannot_write(cloud: LiveCloud, admin: Identity, role_i
 def test_domain_reader_lists_users_but_cannot_create_them(cloud: LiveCloud, admin: Identity, role_ids: dict[str, str]) -> None:
     user, password = make_user(admin)
     assert admin.put(f"/domains/default/users/{user['id']}/roles/{role_ids['reader']}").status_code == 204
-    from tests.conftest import password_token
-
     reply = password_token(cloud, {"id": user["id"], "password": password}, {"domain": {"id": "default"}})
     assert reply.status_code == 201, reply.text
     domain_reader = Identity(cloud, reply.headers["X-Subject-Token"])
@@ -142,8 +138,6 @@ def test_non_admins_cannot_create_identities(a: Tenant, admin: Identity, path: s
 
 def test_demo_user_cannot_see_the_admin_project(cloud: LiveCloud, admin: Identity) -> None:
     env = cloud.env("demo")
-    from tests.conftest import password_token
-
     reply = password_token(
         cloud,
         {"name": env["OS_USERNAME"], "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]},

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 22:44:54.371298
 """
-from alembic import op
 import sqlalchemy as sa
-import pocketstack.core.db
+from alembic import op
 
+import pocketstack.core.db
 
 revision = '0001'
 down_revision = None

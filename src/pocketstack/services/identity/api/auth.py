@@ -12,8 +12,8 @@ from pocketstack.core.faults import BadRequest, NotFound, keystone_fault
 from ..backend import auth as backend
 from ..views import auth as views
 from ..views.common import links
-from .projects import project_view
 from .domains import domain_view
+from .projects import project_view
 
 api = ApiRouter(keystone_fault)
 

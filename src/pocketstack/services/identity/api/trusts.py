@@ -12,8 +12,8 @@ from ..backend.application_credentials import check_unrestricted
 from ..models import Role, Trust
 from ..schemas.credentials import TrustCreate
 from ..views import credentials as views
-from ..views.roles import role as role_view
 from ..views.common import collection
+from ..views.roles import role as role_view
 
 api = ApiRouter(keystone_fault)
 

@@ -123,4 +123,4 @@ def list_user_projects(call: Call) -> dict[str, Any]:
 def list_user_groups(call: Call) -> dict[str, Any]:
     row = authorized_user(call, "identity:list_groups_for_user")
     groups = in_token_domain(call, group_backend.groups_of(call.db, row.id, {"name": call.query.get("name")}))
-    return collection(call, "groups", [group_views.membership(call, g) for g in groups])
+    return collection(call, "groups", [group_views.group(call, g) for g in groups])

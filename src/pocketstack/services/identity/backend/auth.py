@@ -21,9 +21,9 @@ from pocketstack.core.faults import BadRequest, Forbidden, NotFound, Unauthorize
 
 from ..models import (
     ROOT_DOMAIN,
+    AccessRule,
     ApplicationCredential,
     ApplicationCredentialAccessRule,
-    AccessRule,
     ApplicationCredentialRole,
     Password,
     Project,

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.db import utcnow
 from pocketstack.core.context import RequestContext
+from pocketstack.core.db import utcnow
 from pocketstack.core.faults import BadRequest, NotFound
 
 from ..models import ROOT_DOMAIN, Project

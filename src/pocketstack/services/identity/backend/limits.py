@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
-from ..models import Limit, Project, RegisteredLimit, Region, Service
+from ..models import Limit, Project, Region, RegisteredLimit, Service
 from ..schemas.misc import LimitCreate, LimitUpdate, RegisteredLimitCreate, RegisteredLimitUpdate
 from .common import get_or_404, new_id
 

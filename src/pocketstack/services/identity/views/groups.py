@@ -19,8 +19,3 @@ def group(call: Call, row: Group) -> dict[str, Any]:
         "description": row.description,
         "links": links(call, f"/v3/groups/{row.id}"),
     }
-
-
-def membership(call: Call, row: Group) -> dict[str, Any]:
-    """A group as GET /v3/users/{user_id}/groups lists it (memberships never expire here)."""
-    return {**group(call, row), "membership_expires_at": None}
