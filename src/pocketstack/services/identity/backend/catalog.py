@@ -188,6 +188,8 @@ class CatalogSnapshot:
     services: list[CatalogService]
     direct: dict[str, set[str]] = field(default_factory=dict)  # project -> endpoint ids
     grouped: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # project -> group filters
+    # rendered catalogs by (project, user): a snapshot never changes, so neither do they
+    _rendered: dict[tuple[str | None, str | None], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def visible_endpoints(self, project_id: str | None) -> set[str] | None:
         """The endpoint ids a project is limited to, or None when it is not limited."""
@@ -199,6 +201,15 @@ class CatalogSnapshot:
         return wanted or None
 
     def render(self, project_id: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+        key = (project_id, user_id)
+        cached = self._rendered.get(key)
+        if cached is None:
+            if len(self._rendered) > 10_000:
+                self._rendered.clear()
+            cached = self._rendered[key] = self._render(project_id, user_id)
+        return cached
+
+    def _render(self, project_id: str | None, user_id: str | None) -> list[dict[str, Any]]:
         visible = self.visible_endpoints(project_id)
         values = {"tenant_id": project_id, "project_id": project_id, "user_id": user_id}
         catalog = []
