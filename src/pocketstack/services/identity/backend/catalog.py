@@ -15,7 +15,7 @@ from pocketstack.core.faults import BadRequest
 from ..models import Endpoint, Limit, RegisteredLimit, Service
 from ..schemas.catalog import EndpointCreate, EndpointUpdate, ServiceCreate, ServiceUpdate
 from . import endpoint_groups
-from .common import get_or_404, new_id
+from .common import get_or_404, new_id, refuse_changes
 from .regions import ensure_region, require_region
 
 # what an endpoint URL may ask to be filled in, as Keystone allows: $(project_id)s ...
@@ -41,8 +41,7 @@ def update_service(db: Session, service_id: str, body: ServiceUpdate) -> Service
     fields = body.model_fields_set
     if not fields and not body.extras():
         raise BadRequest("Invalid input for field 'service': at least one property is required.")
-    if "id" in fields and body.id != row.id:
-        raise BadRequest(f"Cannot change the ID of service {row.id}.")
+    refuse_changes(body, row, "service")
     for name in ("type", "name", "enabled"):
         if name in fields and getattr(body, name) is not None:
             setattr(row, name, getattr(body, name))
@@ -127,8 +126,7 @@ def update_endpoint(db: Session, endpoint_id: str, body: EndpointUpdate) -> Endp
     fields = body.model_fields_set
     if not fields and not body.extras():
         raise BadRequest("Invalid input for field 'endpoint': at least one property is required.")
-    if "id" in fields and body.id != row.id:
-        raise BadRequest(f"Cannot change the ID of endpoint {row.id}.")
+    refuse_changes(body, row, "endpoint")
     if body.url is not None:
         check_url(body.url)
         row.url = body.url

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -57,6 +58,15 @@ def get_project(db: Session, project_id: str) -> Project:
     if row is None or row.is_domain:
         raise NotFound(f"Could not find project: {project_id}.")
     return row
+
+
+def refuse_changes(body: BaseModel, row: Any, what: str, *fixed: str) -> None:
+    """Keystone answers 400 when an update gives a fixed attribute (the id, and `fixed`)
+    a new value; repeating the current value is fine."""
+    given = {**(body.model_extra or {}), **{name: getattr(body, name) for name in body.model_fields_set}}
+    for name in ("id", *fixed):
+        if name in given and given[name] != getattr(row, name):
+            raise BadRequest(f"Cannot change the {name} of {what} {row.id}.")
 
 
 def split_extra(data: dict[str, Any], known: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:

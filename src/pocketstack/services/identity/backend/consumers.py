@@ -12,7 +12,7 @@ from pocketstack.core.faults import BadRequest
 
 from ..models import OAuthConsumer
 from ..schemas.misc import ConsumerCreate, ConsumerUpdate
-from .common import get_or_404, new_id
+from .common import get_or_404, new_id, refuse_changes
 from .passwords import hash_secret
 
 
@@ -35,8 +35,7 @@ def update_consumer(db: Session, consumer_id: str, body: ConsumerUpdate) -> OAut
     fields = body.model_fields_set
     if not fields and not body.extras():
         raise BadRequest("Invalid input for field 'consumer': at least one property is required.")
-    if "id" in fields and body.id != row.id:
-        raise BadRequest(f"Cannot change the ID of consumer {row.id}.")
+    refuse_changes(body, row, "consumer")
     if "description" in fields:
         row.description = body.description
     row.extra = {**(row.extra or {}), **body.extras()}

@@ -25,7 +25,7 @@ from pocketstack.core.faults import BadRequest, Conflict, NotFound
 from ..models import Credential, Project, User
 from ..schemas.credentials import CredentialCreate, CredentialUpdate
 from ..tokens import KeyRepository
-from .common import get_or_404
+from .common import get_or_404, refuse_changes
 
 EC2 = "ec2"
 # blob keys that bind an ec2 credential to the delegation it was made with: never changed
@@ -136,8 +136,7 @@ def get_credential(db: Session, credential_id: str) -> Credential:
 
 def update_credential(db: Session, cipher: CredentialCipher, row: Credential, body: CredentialUpdate) -> Credential:
     fields = body.model_fields_set
-    if body.id is not None and body.id != row.id:
-        raise BadRequest("Cannot change the id of a credential.")
+    refuse_changes(body, row, "credential")
     new_type = body.type if "type" in fields and body.type is not None else row.type
     new_project = body.project_id if "project_id" in fields else row.project_id
     if new_type == EC2 and not new_project:

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.faults import BadRequest, Conflict, Forbidden
+from pocketstack.core.faults import Conflict, Forbidden
 
 from ..models import ROOT_DOMAIN, Assignment, Group, Project, Role, User
 from ..schemas.projects import DomainCreate, DomainUpdate
-from .common import get_domain, new_id
+from .common import get_domain, new_id, refuse_changes
 from .projects import apply_tags_options_extras, remove_project, set_tags
 
 
@@ -56,8 +56,7 @@ def create_domain(db: Session, body: DomainCreate) -> Project:
 def update_domain(db: Session, domain_id: str, body: DomainUpdate, revoke: Any) -> Project:
     row = get_domain(db, domain_id)
     fields = body.model_fields_set
-    if "id" in fields and body.id != row.id:
-        raise BadRequest("Cannot change domain ID")
+    refuse_changes(body, row, "domain")
     if "name" in fields and body.name is not None and body.name != row.name:
         clash = db.scalars(select(Project.id).where(Project.domain_id == ROOT_DOMAIN, Project.name == body.name)).first()
         if clash:

@@ -14,7 +14,7 @@ from pocketstack.core.faults import BadRequest, Conflict, NotFound
 
 from ..models import Endpoint, EndpointGroup, Project, ProjectEndpoint, ProjectEndpointGroup
 from ..schemas.catalog import EndpointGroupCreate, EndpointGroupUpdate
-from .common import get_or_404, new_id
+from .common import get_or_404, new_id, refuse_changes
 
 
 def get_endpoint_group(db: Session, group_id: str) -> EndpointGroup:
@@ -36,8 +36,7 @@ def update_endpoint_group(db: Session, group_id: str, body: EndpointGroupUpdate)
     fields = body.model_fields_set
     if not fields:
         raise BadRequest("Invalid input for field 'endpoint_group': at least one property is required.")
-    if "id" in fields and body.id != row.id:
-        raise BadRequest(f"Cannot change the ID of endpoint group {row.id}.")
+    refuse_changes(body, row, "endpoint group")
     if "name" in fields and body.name is not None:
         row.name = body.name
     if "description" in fields:

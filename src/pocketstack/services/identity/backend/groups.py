@@ -9,11 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
-from pocketstack.core.faults import BadRequest, Conflict, NotFound
+from pocketstack.core.faults import Conflict, NotFound
 
 from ..models import Assignment, Group, GroupMembership, User
 from ..schemas.groups import GroupCreate, GroupUpdate
-from .common import default_domain_id, get_domain, get_or_404, new_id
+from .common import default_domain_id, get_domain, get_or_404, new_id, refuse_changes
 
 
 def get_group(db: Session, group_id: str) -> Group:
@@ -45,10 +45,7 @@ def create_group(db: Session, ctx: RequestContext, body: GroupCreate) -> Group:
 
 def update_group(db: Session, row: Group, body: GroupUpdate) -> Group:
     fields = body.model_fields_set
-    if "id" in fields and body.id != row.id:
-        raise BadRequest("Cannot change group ID")
-    if "domain_id" in fields and body.domain_id != row.domain_id:
-        raise BadRequest("Cannot change Domain ID")
+    refuse_changes(body, row, "group", "domain_id")
     if body.name is not None:
         name = body.name.strip()
         if name != row.name:

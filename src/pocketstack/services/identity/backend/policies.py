@@ -9,7 +9,7 @@ from pocketstack.core.faults import BadRequest
 
 from ..models import Policy
 from ..schemas.misc import PolicyCreate, PolicyUpdate
-from .common import get_or_404, new_id
+from .common import get_or_404, new_id, refuse_changes
 
 
 def get_policy(db: Session, policy_id: str) -> Policy:
@@ -28,8 +28,7 @@ def update_policy(db: Session, policy_id: str, body: PolicyUpdate) -> Policy:
     fields = body.model_fields_set
     if not fields and not body.extras():
         raise BadRequest("Invalid input for field 'policy': at least one property is required.")
-    if "id" in fields and body.id != row.id:
-        raise BadRequest(f"Cannot change the ID of policy {row.id}.")
+    refuse_changes(body, row, "policy")
     if body.type is not None:
         row.type = body.type
     if body.blob is not None:

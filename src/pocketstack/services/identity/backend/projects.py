@@ -21,7 +21,7 @@ from ..models import (
     ProjectTag,
 )
 from ..schemas.projects import DomainUpdate, ProjectCreate, ProjectUpdate
-from .common import default_domain_id, get_domain, get_project, new_id
+from .common import default_domain_id, get_domain, get_project, new_id, refuse_changes
 from .credentials import delete_credentials_for_project
 from .effective_roles import project_ancestors
 from .trusts import delete_trusts_for_project
@@ -109,14 +109,7 @@ def subtree(db: Session, project_id: str) -> list[Project]:
 def update_project(db: Session, project_id: str, body: ProjectUpdate, revoke: Any) -> Project:
     row = get_project(db, project_id)
     fields = body.model_fields_set
-    if "id" in fields and body.id != row.id:
-        raise BadRequest("Cannot change project ID")
-    if "domain_id" in fields and body.domain_id != row.domain_id:
-        raise BadRequest("Cannot change the domain_id of a project.")
-    if "parent_id" in fields and body.parent_id != row.parent_id:
-        raise BadRequest("Cannot change the parent_id of a project.")
-    if "is_domain" in fields and body.is_domain != row.is_domain:
-        raise BadRequest("Cannot change the is_domain attribute of a project.")
+    refuse_changes(body, row, "project", "domain_id", "parent_id", "is_domain")
     if "name" in fields and body.name is not None and body.name != row.name:
         _check_name_free(db, row.domain_id, body.name, exclude=row.id)
         row.name = body.name

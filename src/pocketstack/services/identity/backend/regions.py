@@ -10,7 +10,7 @@ from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
 from ..models import Endpoint, Region
 from ..schemas.catalog import RegionCreate, RegionUpdate
-from .common import get_or_404, new_id
+from .common import get_or_404, new_id, refuse_changes
 
 
 def get_region(db: Session, region_id: str) -> Region:
@@ -39,8 +39,7 @@ def update_region(db: Session, region_id: str, body: RegionUpdate) -> Region:
     fields = body.model_fields_set
     if not fields and not body.extras():
         raise BadRequest("Invalid input for field 'region': at least one property is required.")
-    if "id" in fields and body.id != row.id:
-        raise BadRequest(f"Cannot change the ID of region {row.id}.")
+    refuse_changes(body, row, "region")
     if "parent_region_id" in fields:
         if body.parent_region_id is not None:
             get_region(db, body.parent_region_id)

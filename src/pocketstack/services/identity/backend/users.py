@@ -19,7 +19,7 @@ from pocketstack.core.faults import BadRequest, Conflict, Unauthorized
 from ..models import ApplicationCredential, Assignment, GroupMembership, Password, Project, User
 from ..schemas.users import UserCreate, UserOptions, UserUpdate
 from . import passwords
-from .common import default_domain_id, get_domain, get_or_404, new_id
+from .common import default_domain_id, get_domain, get_or_404, new_id, refuse_changes
 from .credentials import delete_credentials_for_user
 from .effective_roles import direct_role_ids
 from .trusts import delete_trusts_for_user
@@ -100,10 +100,7 @@ def _reset_password(db: Session, row: User, password: str, settings: IdentitySet
 
 def update_user(db: Session, row: User, body: UserUpdate, settings: IdentitySettings, revoke: Revoke) -> User:
     fields = body.model_fields_set
-    if "id" in fields and body.id != row.id:
-        raise BadRequest("Cannot change user ID")
-    if "domain_id" in fields and body.domain_id != row.domain_id:
-        raise BadRequest("Cannot change Domain ID")
+    refuse_changes(body, row, "user", "domain_id")
     if body.name is not None:
         name = body.name.strip()
         if name != row.name:
