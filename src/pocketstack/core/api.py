@@ -134,7 +134,8 @@ def describe_validation_error(exc: ValidationError, where: str = "") -> str:
     problems = []
     for err in exc.errors()[:5]:
         loc = where + ".".join(str(p) for p in err["loc"]) if err["loc"] else where.rstrip(".") or "body"
-        problems.append(f"Invalid input for field '{loc}': {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")  # our own validators' words, without pydantic's prefix
+        problems.append(f"Invalid input for field '{loc}': {message}")
     return "; ".join(problems)
 
 

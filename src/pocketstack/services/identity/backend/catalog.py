@@ -39,8 +39,6 @@ def create_service(db: Session, body: ServiceCreate) -> Service:
 def update_service(db: Session, service_id: str, body: ServiceUpdate) -> Service:
     row = get_service(db, service_id)
     fields = body.model_fields_set
-    if not fields and not body.extras():
-        raise BadRequest("Invalid input for field 'service': at least one property is required.")
     refuse_changes(body, row, "service")
     for name in ("type", "name", "enabled"):
         if name in fields and getattr(body, name) is not None:
@@ -124,8 +122,6 @@ def create_endpoint(db: Session, body: EndpointCreate) -> Endpoint:
 def update_endpoint(db: Session, endpoint_id: str, body: EndpointUpdate) -> Endpoint:
     row = get_endpoint(db, endpoint_id)
     fields = body.model_fields_set
-    if not fields and not body.extras():
-        raise BadRequest("Invalid input for field 'endpoint': at least one property is required.")
     refuse_changes(body, row, "endpoint")
     if body.url is not None:
         check_url(body.url)

@@ -8,8 +8,6 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.faults import BadRequest
-
 from ..models import OAuthConsumer
 from ..schemas.misc import ConsumerCreate, ConsumerUpdate
 from .common import get_or_404, new_id, refuse_changes
@@ -33,8 +31,6 @@ def create_consumer(db: Session, body: ConsumerCreate, hash_rounds: int) -> tupl
 def update_consumer(db: Session, consumer_id: str, body: ConsumerUpdate) -> OAuthConsumer:
     row = get_consumer(db, consumer_id)
     fields = body.model_fields_set
-    if not fields and not body.extras():
-        raise BadRequest("Invalid input for field 'consumer': at least one property is required.")
     refuse_changes(body, row, "consumer")
     if "description" in fields:
         row.description = body.description

@@ -34,8 +34,6 @@ def create_endpoint_group(db: Session, body: EndpointGroupCreate) -> EndpointGro
 def update_endpoint_group(db: Session, group_id: str, body: EndpointGroupUpdate) -> EndpointGroup:
     row = get_endpoint_group(db, group_id)
     fields = body.model_fields_set
-    if not fields:
-        raise BadRequest("Invalid input for field 'endpoint_group': at least one property is required.")
     refuse_changes(body, row, "endpoint group")
     if "name" in fields and body.name is not None:
         row.name = body.name

@@ -5,8 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.faults import BadRequest
-
 from ..models import Policy
 from ..schemas.misc import PolicyCreate, PolicyUpdate
 from .common import get_or_404, new_id, refuse_changes
@@ -25,9 +23,6 @@ def create_policy(db: Session, body: PolicyCreate) -> Policy:
 
 def update_policy(db: Session, policy_id: str, body: PolicyUpdate) -> Policy:
     row = get_policy(db, policy_id)
-    fields = body.model_fields_set
-    if not fields and not body.extras():
-        raise BadRequest("Invalid input for field 'policy': at least one property is required.")
     refuse_changes(body, row, "policy")
     if body.type is not None:
         row.type = body.type

@@ -37,8 +37,6 @@ def ensure_region(db: Session, region_id: str) -> Region:
 def update_region(db: Session, region_id: str, body: RegionUpdate) -> Region:
     row = get_region(db, region_id)
     fields = body.model_fields_set
-    if not fields and not body.extras():
-        raise BadRequest("Invalid input for field 'region': at least one property is required.")
     refuse_changes(body, row, "region")
     if "parent_region_id" in fields:
         if body.parent_region_id is not None:

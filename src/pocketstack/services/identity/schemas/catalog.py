@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import StrictBool, StringConstraints
 
-from .common import ClosedModel, Description, Name255, OpenModel
+from .common import ClosedModel, Description, Name255, NonEmpty, OpenModel
 
 # Keystone caps these descriptions (regions, consumers, limits) at 255 characters
 ShortDescription = Annotated[str, StringConstraints(strict=True, max_length=255)] | None
@@ -26,7 +26,7 @@ class RegionCreate(OpenModel):
     parent_region_id: RegionId | None = None
 
 
-class RegionUpdate(OpenModel):
+class RegionUpdate(NonEmpty, OpenModel):
     id: RegionId | None = None
     description: ShortDescription = None
     parent_region_id: RegionId | None = None
@@ -39,7 +39,7 @@ class ServiceCreate(OpenModel):
     enabled: StrictBool = True
 
 
-class ServiceUpdate(OpenModel):
+class ServiceUpdate(NonEmpty, OpenModel):
     id: StrictStr | None = None
     type: Name255 | None = None
     name: Name255 | None = None
@@ -59,7 +59,7 @@ class EndpointCreate(OpenModel):
     id: StrictStr | None = None  # accepted and ignored: Keystone always makes the id
 
 
-class EndpointUpdate(OpenModel):
+class EndpointUpdate(NonEmpty, OpenModel):
     id: StrictStr | None = None
     service_id: StrictStr | None = None
     interface: Interface | None = None
@@ -85,7 +85,7 @@ class EndpointGroupCreate(ClosedModel):
     filters: EndpointGroupFilters
 
 
-class EndpointGroupUpdate(ClosedModel):
+class EndpointGroupUpdate(NonEmpty, ClosedModel):
     id: StrictStr | None = None
     name: Name255 | None = None
     description: StrictStr | None = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, model_validator
 
 # project and domain names: Keystone's pattern [\S]+ refuses whitespace-only names
 Name64 = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"\S")]
@@ -29,3 +29,13 @@ class OpenModel(BaseModel):
 
 class ClosedModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class NonEmpty(BaseModel):
+    """An update body must change something (Keystone's minProperties: 1)."""
+
+    @model_validator(mode="after")
+    def _something_given(self) -> Self:
+        if not self.model_fields_set and not self.model_extra:
+            raise ValueError("at least one property is required")
+        return self

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, model_validator
 
 from .catalog import RegionId, ShortDescription, StrictStr
-from .common import ClosedModel, Id64, Name255, OpenModel
+from .common import ClosedModel, Id64, Name255, NonEmpty, OpenModel
 
 PolicyType = Annotated[str, StringConstraints(strict=True, max_length=255)]
 # Keystone's limit integers: -1 (unlimited) up to the largest signed 32-bit value
@@ -20,7 +20,7 @@ class PolicyCreate(OpenModel):
     type: PolicyType
 
 
-class PolicyUpdate(OpenModel):
+class PolicyUpdate(NonEmpty, OpenModel):
     id: StrictStr | None = None
     blob: StrictStr | None = None
     type: PolicyType | None = None
@@ -30,7 +30,7 @@ class ConsumerCreate(OpenModel):
     description: ShortDescription = None
 
 
-class ConsumerUpdate(OpenModel):
+class ConsumerUpdate(NonEmpty, OpenModel):
     id: StrictStr | None = None
     description: ShortDescription = None
 
