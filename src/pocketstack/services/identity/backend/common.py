@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
 from pocketstack.core.db import utcnow
-from pocketstack.core.faults import BadRequest, NotFound
+from pocketstack.core.faults import BadRequest, Conflict, NotFound
 
 from ..models import ROOT_DOMAIN, Project
 
@@ -58,6 +58,14 @@ def get_project(db: Session, project_id: str) -> Project:
     if row is None or row.is_domain:
         raise NotFound(f"Could not find project: {project_id}.")
     return row
+
+
+def check_name_free(db: Session, model: Any, domain_id: str, name: str, message: str, exclude: str | None = None) -> None:
+    """409 with `message` when another row of `model` in the domain has the name (the
+    unique key catches races; this gives the clear message first)."""
+    clash = db.scalars(select(model.id).where(model.domain_id == domain_id, model.name == name)).first()
+    if clash and clash != exclude:
+        raise Conflict(message)
 
 
 def refuse_changes(body: BaseModel, row: Any, what: str, *fixed: str) -> None:

@@ -9,11 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
-from pocketstack.core.faults import Conflict, NotFound
+from pocketstack.core.faults import NotFound
 
 from ..models import Assignment, Group, GroupMembership, User
 from ..schemas.groups import GroupCreate, GroupUpdate
-from .common import default_domain_id, get_domain, get_or_404, new_id, refuse_changes
+from .common import check_name_free, default_domain_id, get_domain, get_or_404, new_id, refuse_changes
 
 
 def get_group(db: Session, group_id: str) -> Group:
@@ -21,10 +21,7 @@ def get_group(db: Session, group_id: str) -> Group:
 
 
 def _check_name_free(db: Session, domain_id: str, name: str, exclude: str | None = None) -> None:
-    clash = db.scalars(select(Group.id).where(Group.domain_id == domain_id, Group.name == name)).first()
-    if clash and clash != exclude:
-        raise Conflict(f"Conflict occurred attempting to store group - Duplicate entry found with name {name} at domain ID {domain_id}.")
-
+    check_name_free(db, Group, domain_id, name, f"Conflict occurred attempting to store group - Duplicate entry found with name {name} at domain ID {domain_id}.", exclude)
 
 def create_group(db: Session, ctx: RequestContext, body: GroupCreate) -> Group:
     domain = get_domain(db, body.domain_id or default_domain_id(ctx))

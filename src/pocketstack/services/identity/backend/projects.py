@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
-from pocketstack.core.faults import BadRequest, Conflict, Forbidden
+from pocketstack.core.faults import BadRequest, Forbidden
 
 from ..models import (
     ApplicationCredential,
@@ -21,7 +21,7 @@ from ..models import (
     ProjectTag,
 )
 from ..schemas.projects import DomainUpdate, ProjectCreate, ProjectUpdate
-from .common import default_domain_id, get_domain, get_project, new_id, refuse_changes
+from .common import check_name_free, default_domain_id, get_domain, get_project, new_id, refuse_changes
 from .credentials import delete_credentials_for_project
 from .effective_roles import project_ancestors
 from .trusts import delete_trusts_for_project
@@ -83,10 +83,7 @@ def get_domain_for_create(db: Session, domain_id: str) -> Project:
 
 
 def _check_name_free(db: Session, domain_id: str, name: str, exclude: str | None = None) -> None:
-    clash = db.scalars(select(Project.id).where(Project.domain_id == domain_id, Project.name == name)).first()
-    if clash and clash != exclude:
-        raise Conflict(f"Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {name}.")
-
+    check_name_free(db, Project, domain_id, name, f"Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {name}.", exclude)
 
 def depth(db: Session, project: Project) -> int:
     return len(project_ancestors(db, project)) + 1

@@ -20,7 +20,7 @@ from pocketstack.core.faults import BadRequest, Conflict, Forbidden, NotFound
 from ..models import GLOBAL_ROLE, ApplicationCredentialRole, Assignment, ImpliedRole, Role, TrustRole
 from ..schemas.roles import RoleCreate, RoleUpdate
 from . import application_credentials
-from .common import get_domain, get_or_404, new_id
+from .common import check_name_free, get_domain, get_or_404, new_id
 
 PROHIBITED_IMPLIED_ROLES = ("admin",)
 
@@ -43,10 +43,7 @@ def list_roles(db: Session, name: str | None, domain_id: str | None) -> list[Rol
 
 
 def _check_name_free(db: Session, name: str, domain_id: str, exclude: str | None = None) -> None:
-    clash = db.scalars(select(Role.id).where(Role.name == name, Role.domain_id == domain_id)).first()
-    if clash and clash != exclude:
-        raise Conflict(f"Conflict occurred attempting to store role - Duplicate entry found with name {name}.")
-
+    check_name_free(db, Role, domain_id, name, f"Conflict occurred attempting to store role - Duplicate entry found with name {name}.", exclude)
 
 def create_role(db: Session, body: RoleCreate) -> Role:
     domain_id = get_domain(db, body.domain_id).id if body.domain_id else GLOBAL_ROLE

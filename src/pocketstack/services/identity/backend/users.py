@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from pocketstack.config import IdentitySettings
 from pocketstack.core.context import RequestContext
 from pocketstack.core.db import utcnow
-from pocketstack.core.faults import BadRequest, Conflict, Unauthorized
+from pocketstack.core.faults import BadRequest, Unauthorized
 
 from ..models import ApplicationCredential, Assignment, GroupMembership, Password, Project, User
 from ..schemas.users import UserCreate, UserOptions, UserUpdate
 from . import passwords
-from .common import default_domain_id, get_domain, get_or_404, new_id, refuse_changes
+from .common import check_name_free, default_domain_id, get_domain, get_or_404, new_id, refuse_changes
 from .credentials import delete_credentials_for_user
 from .effective_roles import direct_role_ids
 from .trusts import delete_trusts_for_user
@@ -44,10 +44,7 @@ def get_user(db: Session, user_id: str) -> User:
 
 
 def _check_name_free(db: Session, domain_id: str, name: str, exclude: str | None = None) -> None:
-    clash = db.scalars(select(User.id).where(User.domain_id == domain_id, User.name == name)).first()
-    if clash and clash != exclude:
-        raise Conflict(f"Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {domain_id}.")
-
+    check_name_free(db, User, domain_id, name, f"Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {domain_id}.", exclude)
 
 def _check_default_project(db: Session, project_id: str | None) -> None:
     # a project that does not exist (yet) is accepted, as Keystone does; a domain is not
