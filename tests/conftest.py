@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,14 @@ def _drop_postgres_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# the test cloud: two image stores (so copy-image has somewhere to copy to) and
+# web-download allowed from loopback only, where the tests serve their own files
+TEST_CLOUD_ENV = {
+    "POCKETSTACK_IMAGE__STORES": json.dumps({"local": "first store", "backup": "second store"}),
+    "POCKETSTACK_IMAGE__WEB_DOWNLOAD_ALLOWED_HOSTS": json.dumps(["127.0.0.1"]),
+}
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
     data_dir = tmp_path_factory.mktemp(f"cloud-{request.param}")
@@ -54,7 +63,7 @@ def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         if made is None:
             pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_DSN}")
         db_name, url = made
-    live = LiveCloud(data_dir, database_url=url)
+    live = LiveCloud(data_dir, database_url=url, extra_env=TEST_CLOUD_ENV)
     live.start()
     try:
         yield live
@@ -64,14 +73,18 @@ def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             _drop_postgres_database(db_name)
 
 
-class Identity:
-    """A thin httpx client on /identity/v3 holding a token."""
+class ServiceClient:
+    """A thin httpx client on one service's URL (e.g. /image) holding a token."""
 
-    def __init__(self, cloud: LiveCloud, token: str) -> None:
+    def __init__(self, cloud: LiveCloud, token: str, path: str) -> None:
         self.cloud = cloud
         self.token = token
-        self.base = cloud.url + "/identity/v3"
-        self.http = httpx.Client(timeout=30)
+        self.base = cloud.url + path
+        self.http = httpx.Client(timeout=60)
+
+    def service(self, path: str) -> ServiceClient:
+        """The same caller on another service."""
+        return ServiceClient(self.cloud, self.token, path)
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = {"X-Auth-Token": self.token, **kw.pop("headers", {})}
@@ -91,6 +104,13 @@ class Identity:
 
     def delete(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("DELETE", path, **kw)
+
+
+class Identity(ServiceClient):
+    """A thin httpx client on /identity/v3 holding a token."""
+
+    def __init__(self, cloud: LiveCloud, token: str) -> None:
+        super().__init__(cloud, token, "/identity/v3")
 
 
 def password_token(cloud: LiveCloud, user: dict[str, Any], scope: dict[str, Any] | None = None) -> httpx.Response:

@@ -18,10 +18,12 @@ from pocketstack.core.faults import keystone_fault
 from pocketstack.core.middleware import RequestMiddleware
 from pocketstack.core.policy import Enforcer
 from pocketstack.services.identity.service import IdentityService
+from pocketstack.services.image.service import ImageService
 
 log = logging.getLogger("pocketstack")
 
-SERVICE_CLASSES = {"identity": IdentityService}
+# every service but identity (always there) can be switched off in settings.services
+SERVICE_CLASSES = {"image": ImageService}
 
 
 class Cloud:
@@ -34,6 +36,11 @@ class Cloud:
         self.enforcer = Enforcer()
         self.identity = IdentityService(settings, self.db)
         self.services: list[Any] = [self.identity]
+        for name, service_class in SERVICE_CLASSES.items():
+            if name in settings.services:
+                service = service_class(settings, self.db)
+                setattr(self, name, service)
+                self.services.append(service)
         for service in self.services:
             self.enforcer.register_defaults(service.policy_rules)
         if settings.policy_file is not None:
@@ -44,9 +51,11 @@ class PrefixDispatcher:
     """Routes /<prefix>/... to a service's router with root_path set, and forgives a
     trailing slash the way OpenStack's WSGI stacks do."""
 
-    def __init__(self, mounts: dict[str, ASGIApp], fallback: ASGIApp) -> None:
+    def __init__(self, mounts: dict[str, ASGIApp], fallback: ASGIApp, strict: set[str] | None = None) -> None:
         self.mounts = sorted(mounts.items(), key=lambda kv: -len(kv[0]))
         self.fallback = fallback
+        # prefixes whose service answers "/v2/images/" as a different URL (an empty id: 404)
+        self.strict = strict or set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -54,7 +63,10 @@ class PrefixDispatcher:
             for prefix, app in self.mounts:
                 if path == prefix or path.startswith(prefix + "/"):
                     rest = path[len(prefix) :]
-                    rest = "/" if rest in ("", "/") else rest.rstrip("/")
+                    if rest in ("", "/"):
+                        rest = "/"
+                    elif prefix not in self.strict:
+                        rest = rest.rstrip("/")
                     scope = {**scope, "root_path": prefix, "path": prefix + rest}
                     await app(scope, receive, send)
                     return
@@ -81,6 +93,9 @@ class CloudApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                for service in self.cloud.services:
+                    if hasattr(service, "recover"):
+                        service.recover()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.cloud.db.dispose()
@@ -93,7 +108,9 @@ def build_app(settings: Settings, cloud: Cloud | None = None) -> CloudApp:
     mounts: dict[str, ASGIApp] = {}
     for service in cloud.services:
         router = service.router()
-        mounts[service.prefix] = Router(routes=router.starlette_routes(), default=not_found_app(router.render_fault))
+        # slashes are the dispatcher's business: never answer with a redirect
+        routes = router.starlette_routes()
+        mounts[service.prefix] = Router(routes=routes, default=not_found_app(router.render_fault), redirect_slashes=False)
 
     async def root(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,6 +121,7 @@ def build_app(settings: Settings, cloud: Cloud | None = None) -> CloudApp:
         else:
             await not_found_app(keystone_fault)(scope, receive, send)
 
-    dispatcher = PrefixDispatcher(mounts, root)
+    strict = {s.prefix for s in cloud.services if not getattr(s, "forgive_trailing_slash", True)}
+    dispatcher = PrefixDispatcher(mounts, root, strict)
     www_authenticate = f'Keystone uri="{cloud.public_url}/identity"'
     return CloudApp(cloud, RequestMiddleware(dispatcher, cloud.identity.tokens, www_authenticate))

@@ -79,7 +79,11 @@ def run_bootstrap(settings: Settings) -> dict[str, str]:
     cloud = Cloud(settings)
     try:
         with cloud.db.write() as db:
-            bootstrap(db, settings, cloud.services, passwords)
+            made = bootstrap(db, settings, cloud.services, passwords)
+        # then each other service adds what a fresh cloud should have (e.g. seed images)
+        for service in cloud.services:
+            if hasattr(service, "bootstrap"):
+                service.bootstrap(made)
     finally:
         cloud.db.dispose()
     write_client_files(settings, passwords)

@@ -42,6 +42,28 @@ class IdentitySettings(BaseModel):
     security_compliance: SecurityCompliance = SecurityCompliance()
 
 
+class ImageSettings(BaseModel):
+    """Glance's options that matter here: where image data lives and how imports behave."""
+
+    # store id -> description; each store is a directory <data_dir>/images/<id>
+    stores: dict[str, str] = Field(default_factory=lambda: {"local": "Images on this machine's disk"})
+    default_store: str = "local"
+    import_methods: list[str] = Field(default_factory=lambda: ["glance-direct", "web-download", "copy-image"])
+    # web-download may fetch only from these hosts ("host" or "host:port"); empty: none at all
+    web_download_allowed_hosts: list[str] = Field(default_factory=list)
+    # disk format every import converts to with qemu-img (Glance's image_conversion plugin); None: keep as uploaded
+    convert_to: str | None = None
+    # refuse data whose content is not the declared disk_format (Glance's
+    # require_image_format_match). Off, data of another format than declared is accepted once
+    # checked for safety as what it really is; an unsafe image is refused either way.
+    require_format_match: bool = True
+    max_image_size: int = 1 << 40  # bytes (Glance: image_size_cap, 1 TiB)
+    hash_algo: str = "sha512"  # os_hash_algo
+    # image files `pocketstack allinone` publishes (public, owned by the admin project) when
+    # no image of that name exists yet; the name is the file name without its extension
+    seed_images: list[Path] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POCKETSTACK_", env_nested_delimiter="__", extra="forbid")
 
@@ -56,7 +78,8 @@ class Settings(BaseSettings):
     max_request_body: int = 1024 * 1024  # bytes; bigger JSON bodies get 413
     admin_password: str | None = None  # bootstrap only; generated when absent
     identity: IdentitySettings = IdentitySettings()
-    services: list[str] = Field(default_factory=lambda: ["identity"])
+    image: ImageSettings = ImageSettings()
+    services: list[str] = Field(default_factory=lambda: ["identity", "image"])
 
     @property
     def effective_database_url(self) -> str:

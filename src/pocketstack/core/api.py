@@ -16,13 +16,16 @@ Faults raised anywhere are rendered in the service's own OpenStack error format.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +39,7 @@ from .faults import BadRequest, Conflict, Fault, FaultRenderer, MethodNotAllowed
 
 log = logging.getLogger("pocketstack.api")
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 Handler = Callable[["Call"], Any]
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -53,6 +57,30 @@ class Call:
         self.ctx: RequestContext = request.scope["state"]["context"]
         self.cloud: Any = request.app.state.cloud
         self.response_headers: dict[str, str] = {}
+
+    async def transaction(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+        """For stream handlers: run work(db) on a worker thread inside one transaction."""
+
+        def run() -> T:
+            with self.cloud.db.session(write=write) as db:
+                return work(db)
+
+        try:
+            return await run_in_threadpool(run)
+        except IntegrityError:
+            raise Conflict("The request conflicts with an existing resource (duplicate or still referenced).") from None
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this request's transaction has committed (file removal,
+        wake-ups): never for a request that rolls back."""
+
+        def run(_session: Session) -> None:
+            try:
+                action()
+            except Exception:
+                log.exception("after-commit action failed")
+
+        event.listen(self.db, "after_commit", run, once=True)
 
     # -- identity of the caller -------------------------------------------------
     def require_auth(self) -> RequestContext:
@@ -72,7 +100,7 @@ class Call:
             raise BadRequest("The request body is empty; a JSON document is expected.")
         try:
             data = json.loads(self.raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise BadRequest(f"Malformed JSON in request body: {exc}") from None
         if b"\\u0000" in self.raw_body and _has_nul(data):
             raise BadRequest("NUL characters are not allowed in the request body.")
@@ -149,6 +177,9 @@ class Operation:
     # optional answer straight from memory, on the event loop (no thread, no database);
     # returns None when it cannot, and the handler runs as usual
     fast: Handler | None = None
+    # an async handler that reads the body itself (call.request.stream()) and opens
+    # its own transactions: uploads of any size, never held in memory
+    stream: bool = False
 
 
 class ApiRouter:
@@ -161,11 +192,18 @@ class ApiRouter:
         self.after_write = after_write
 
     def route(
-        self, method: str, path: str, *, status: int = 200, tx: str | None = None, fast: Handler | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 200,
+        tx: str | None = None,
+        fast: Handler | None = None,
+        stream: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            mode = tx or ("write" if method in WRITE_METHODS else "read")
-            self.operations.append(Operation(method, path, handler, status, mode, fast))
+            mode = "none" if stream else tx or ("write" if method in WRITE_METHODS else "read")
+            self.operations.append(Operation(method, path, handler, status, mode, fast, stream))
             return handler
 
         return register
@@ -199,6 +237,10 @@ class ApiRouter:
                     raise NotFound("The resource could not be found.")
                 if "%00" in request.url.query:
                     raise BadRequest("NUL characters are not allowed in the query string.")
+                if op.stream:
+                    call = Call(request, b"", None)
+                    result = await op.handler(call)
+                    return self._finish(method, to_response(result, op.status, call.response_headers))
                 body = await read_body(request, request.app.state.cloud.settings.max_request_body)
                 response = self._run_fast(op, request, body) if op.fast else None
                 if response is None:
@@ -209,11 +251,15 @@ class ApiRouter:
                 # a bug, not the caller's fault: log it whole, answer in the service's format
                 log.exception("unhandled error in %s %s", method, request.url.path)
                 response = self.render_fault(Fault("An unexpected error prevented the server from fulfilling your request."), {})
-            if method == "HEAD":
-                response.body = b""
-            return response
+            return self._finish(method, response)
 
         return endpoint
+
+    @staticmethod
+    def _finish(method: str, response: Response) -> Response:
+        if method == "HEAD":
+            response.body = b""
+        return response
 
     def _run_fast(self, op: Operation, request: Request, body: bytes) -> Response | None:
         assert op.fast is not None
@@ -261,6 +307,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def router_from_package(package: str, path: list[str], render_fault: FaultRenderer) -> ApiRouter:
+    """One route table from every module of an `api` package that defines `api = ApiRouter(...)`."""
+    router = ApiRouter(render_fault)
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        if isinstance(getattr(module, "api", None), ApiRouter):
+            router.include(module.api)
+    return router
 
 
 def _route_sort_key(path: str) -> tuple[int, ...]:

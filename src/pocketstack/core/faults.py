@@ -105,3 +105,10 @@ def nova_fault(fault: Fault, headers: dict[str, str]) -> Response:
 def neutron_fault(fault: Fault, headers: dict[str, str]) -> Response:
     body = {"NeutronError": {"type": type(fault).__name__, "message": fault.message, "detail": ""}}
     return JSONResponse(body, status_code=fault.status, headers={**headers, **fault.headers})
+
+
+def glance_fault(fault: Fault, headers: dict[str, str]) -> Response:
+    """Glance answers errors the way WebOb renders an HTTP exception for a JSON client."""
+    code = f"{fault.status} {fault.title}"
+    body = {"message": fault.message, "code": code, "title": fault.title}
+    return JSONResponse(body, status_code=fault.status, headers={**headers, **fault.headers})

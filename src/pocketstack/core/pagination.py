@@ -110,18 +110,25 @@ def paginate_select(
     *,
     descending: bool = False,
 ) -> Page[Any]:
-    """One page of `stmt` (a select of one entity), ordered by (sort_column, id).
+    """One page of `stmt` (a select of one entity), ordered by (sort_column, id)."""
+    order = [(sort_column, descending)] if sort_column is not None else []
+    return paginate_ordered(db, stmt, id_column, request, [*order, (id_column, descending)])
 
-    The marker row is looked up by id to learn its sort value; rows strictly after it
-    (or before, with page_reverse) in that order form the page."""
-    columns = [c for c in (sort_column, id_column) if c is not None]
-    backwards = request.page_reverse != descending  # the direction rows are read in
+
+def paginate_ordered(db: Session, stmt: Select[Any], id_column: Any, request: PageRequest, order: list[tuple[Any, bool]]) -> Page[Any]:
+    """One page of `stmt` ordered by several (column, descending) keys; the last key
+    must make the order total (the id). The marker row is looked up by id to learn its
+    sort values; rows strictly after it (or before, with page_reverse) form the page.
+    Sort columns must not be NULL (wrap nullable ones in coalesce)."""
+    columns = [c for c, _ in order]
+    # the direction each column is read in: page_reverse walks every key backwards
+    backwards = [desc != request.page_reverse for _, desc in order]
     if request.marker is not None:
         marker_values = db.execute(select(*columns).where(id_column == request.marker)).first()
         if marker_values is None:
             raise _marker_not_found(request.marker)
         stmt = stmt.where(_beyond(columns, tuple(marker_values), backwards))
-    ordered = stmt.order_by(*[c.desc() if backwards else c.asc() for c in columns])
+    ordered = stmt.order_by(*[c.desc() if back else c.asc() for c, back in zip(columns, backwards)])
     rows = list(db.scalars(ordered.limit(request.limit + 1)))
     more = len(rows) > request.limit
     rows = rows[: request.limit]
@@ -132,14 +139,14 @@ def paginate_select(
     return Page(rows, request, has_next=more, has_previous=request.marker is not None, key=key)
 
 
-def _beyond(columns: list[Any], values: tuple[Any, ...], backwards: bool) -> Any:
+def _beyond(columns: list[Any], values: tuple[Any, ...], backwards: list[bool]) -> Any:
     """(a, b) > (x, y) spelled out, which every database understands:
-    a > x or (a = x and b > y)."""
+    a > x or (a = x and b > y), each column compared in its own direction."""
     head, head_value = columns[0], values[0]
-    past = head < head_value if backwards else head > head_value
+    past = head < head_value if backwards[0] else head > head_value
     if len(columns) == 1:
         return past
-    return or_(past, and_(head == head_value, _beyond(columns[1:], values[1:], backwards)))
+    return or_(past, and_(head == head_value, _beyond(columns[1:], values[1:], backwards[1:])))
 
 
 def _attribute_key(id_column: Any) -> Callable[[Any], str]:

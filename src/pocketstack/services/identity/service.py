@@ -105,7 +105,7 @@ def bootstrap(db: Session, settings: Settings, services: list[Any], passwords: d
         db.add(Region(id=settings.region, description="", parent_region_id=None, extra={}))
     for service in services:
         _ensure_catalog_entry(db, service, settings)
-    return {"admin_user_id": admin.id, "demo_user_id": demo.id}
+    return {"admin_user_id": admin.id, "demo_user_id": demo.id, "admin_project_id": projects["admin"].id}
 
 
 def _ensure_role(db: Session, name: str) -> Role:

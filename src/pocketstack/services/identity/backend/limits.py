@@ -161,3 +161,22 @@ def projects_in_domain(db: Session, domain_id: str) -> set[str]:
 
 def delete_limit(db: Session, limit_id: str) -> None:
     db.delete(get_limit(db, limit_id))
+
+
+# -- for other services -----------------------------------------------------------------
+
+
+def project_limits(db: Session, service_type: str, project_id: str | None) -> dict[str, int]:
+    """resource name -> the limit that applies to a project for a service (by catalog
+    type): the project's own limit where one is set, else the registered default (a
+    regional one only in the absence of a global one). Resources without any are absent."""
+    service_ids = select(Service.id).where(Service.type == service_type)
+    found: dict[str, int] = {}
+    for reg in db.scalars(select(RegisteredLimit).where(RegisteredLimit.service_id.in_(service_ids))):
+        if reg.region_id is None or reg.resource_name not in found:
+            found[reg.resource_name] = reg.default_limit
+    if project_id is not None:
+        own = select(Limit).where(Limit.service_id.in_(service_ids), Limit.project_id == project_id)
+        for limit in db.scalars(own):
+            found[limit.resource_name] = limit.resource_limit
+    return found

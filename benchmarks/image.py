@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Image benchmark: upload and download of a big image through the API, against the raw
+disk throughput of the same machine, measured in the same run.
+
+    .venv/bin/python benchmarks/image.py [--size 2G] [--write docs/benchmarks.md]
+
+What it measures (loopback only, everything inside one temporary directory):
+- raw disk: `dd if=/dev/zero bs=4M conv=fsync` into a file in the cloud's data dir (write),
+  then a `dd` read of that file to /dev/null after dropping the page cache (read);
+- the API: PUT /image/v2/images/{id}/file with curl streaming a file of random bytes
+  (held in the page cache, as /dev/zero is for dd), and GET .../file with curl to /dev/null
+  after dropping the page cache again, so both reads start cold;
+- the server's RSS (VmRSS, sampled every 0.2 s) and CPU time during each transfer;
+- that the image's checksum and os_hash_value match the data sent, and that the bytes
+  downloaded hash to the same md5 (checked after the timed download, untimed).
+
+Dropping the page cache needs root; the output says whether it happened.
+MB/s means 10^6 bytes per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from pocketstack.testing.server import LiveCloud  # noqa: E402
+
+BLOCK = 4 * 1024 * 1024  # dd's bs=4M, and the block the random source is written in
+SECTION = "## Image (issue #3)"
+UPLOAD_RATIO_TARGET = 0.80
+RSS_GROWTH_TARGET_MB = 50
+
+
+@dataclass
+class Transfer:
+    what: str
+    seconds: float
+    size: int
+    rss_kb: list[int] = field(default_factory=list)
+    cpu_seconds: float | None = None
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.size / self.seconds / 1e6
+
+
+@dataclass
+class Result:
+    size: int
+    caches_dropped: bool
+    raw_write: Transfer
+    raw_read: Transfer
+    upload: Transfer
+    download: Transfer
+    rss_baseline_kb: int
+    checks: dict[str, bool]
+
+
+# -- the machine ----------------------------------------------------------------------
+
+
+def parse_size(text: str) -> int:
+    m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.I)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2G, 512M)")
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(m.group(1)) * 1024**power
+
+
+def drop_caches() -> bool:
+    """Write dirty pages out and empty the page cache, so the next read comes from disk."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def dd(args: list[str]) -> float:
+    started = time.monotonic()
+    subprocess.run(["dd", *args, "status=none"], check=True)
+    return time.monotonic() - started
+
+
+def raw_disk(probe: Path, blocks: int) -> tuple[Transfer, Transfer, bool]:
+    size = blocks * BLOCK
+    write = Transfer("raw write (dd)", dd(["if=/dev/zero", f"of={probe}", "bs=4M", f"count={blocks}", "conv=fsync"]), size)
+    dropped = drop_caches()
+    read = Transfer("raw read (dd)", dd([f"if={probe}", "of=/dev/null", "bs=4M"]), size)
+    probe.unlink()
+    return write, read, dropped
+
+
+def make_source(path: Path, blocks: int) -> tuple[str, str]:
+    """A file of random bytes (nothing can take a shortcut on zeros); returns md5, sha512."""
+    md5, sha512 = hashlib.md5(), hashlib.sha512()
+    with open(path, "wb") as f:
+        for _ in range(blocks):
+            chunk = os.urandom(BLOCK)
+            md5.update(chunk)
+            sha512.update(chunk)
+            f.write(chunk)
+    # written out now, so its writeback does not compete with the upload; its pages stay
+    # cached, so curl reads it from memory as dd reads /dev/zero
+    os.sync()
+    return md5.hexdigest(), sha512.hexdigest()
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+class Sampler:
+    """VmRSS and CPU time of one process, sampled on a thread while a transfer runs."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._cpu_start = 0.0
+        self.cpu_used = 0.0
+
+    def rss_kb(self) -> int:
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"no VmRSS for pid {self.pid}")
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(self.rss_kb())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Sampler:
+        self._cpu_start = self.cpu_seconds()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(self.rss_kb())
+        self.cpu_used = self.cpu_seconds() - self._cpu_start
+
+
+def admin_token(cloud: LiveCloud) -> str:
+    env = cloud.env("admin")
+    body = {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": env["OS_USERNAME"], "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]}}},
+            "scope": {"project": {"name": env["OS_PROJECT_NAME"], "domain": {"name": "Default"}}},
+        }
+    }
+    reply = httpx.post(cloud.url + "/identity/v3/auth/tokens", json=body, timeout=30)
+    reply.raise_for_status()
+    return reply.headers["X-Subject-Token"]
+
+
+def curl(args: list[str], token: str) -> tuple[int, float]:
+    """Run curl; returns (HTTP status, seconds it took by curl's own clock)."""
+    cmd = ["curl", "-sS", "-H", f"X-Auth-Token: {token}", "-w", "%{http_code} %{time_total}", *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    status, seconds = out.strip().rsplit(" ", 2)[-2:]
+    return int(status), float(seconds)
+
+
+def downloaded_md5(url: str, token: str) -> str:
+    """md5 of the bytes GET .../file returns, streamed through curl (not timed)."""
+    md5 = hashlib.md5()
+    with subprocess.Popen(["curl", "-sS", "-f", "-H", f"X-Auth-Token: {token}", url], stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(BLOCK):
+            md5.update(chunk)
+    if proc.returncode != 0:
+        raise RuntimeError(f"download for verification failed (curl exit {proc.returncode})")
+    return md5.hexdigest()
+
+
+def api_transfers(cloud: LiveCloud, source: Path, md5: str, sha512: str) -> tuple[Transfer, Transfer, int, bool, dict[str, bool]]:
+    assert cloud.proc is not None
+    token = admin_token(cloud)
+    images = cloud.url + "/image/v2/images"
+    http = httpx.Client(headers={"X-Auth-Token": token}, timeout=60)
+    reply = http.post(images, json={"name": "bench-image", "disk_format": "raw", "container_format": "bare"})
+    if reply.status_code != 201:
+        raise RuntimeError(f"POST /v2/images: {reply.status_code} {reply.text[:500]}")
+    image_id = reply.json()["id"]
+    file_url = f"{images}/{image_id}/file"
+    size = source.stat().st_size
+    baseline = Sampler(cloud.proc.pid).rss_kb()
+    try:
+        with Sampler(cloud.proc.pid) as up:
+            # no `Expect: 100-continue` round trip: send the body at once, as the clients do
+            headers = ["-H", "Content-Type: application/octet-stream", "-H", "Expect:"]
+            status, seconds = curl(["-X", "PUT", "-T", str(source), *headers, "-o", "/dev/null", file_url], token)
+        if status != 204:
+            raise RuntimeError(f"upload answered {status}")
+        upload = Transfer("upload (curl PUT)", seconds, size, up.samples, up.cpu_used)
+
+        image = http.get(f"{images}/{image_id}").json()
+        algo = image.get("os_hash_algo")
+        expected_hash = sha512 if algo == "sha512" else hash_file(source, algo)
+        checks = {
+            "status active": image.get("status") == "active",
+            "size matches": image.get("size") == size,
+            "checksum (md5) matches": image.get("checksum") == md5,
+            f"os_hash_value ({algo}) matches": image.get("os_hash_value") == expected_hash,
+        }
+
+        dropped = drop_caches()
+        with Sampler(cloud.proc.pid) as down:
+            status, seconds = curl(["-o", "/dev/null", file_url], token)
+        if status != 200:
+            raise RuntimeError(f"download answered {status}")
+        download = Transfer("download (curl GET)", seconds, size, down.samples, down.cpu_used)
+        checks["downloaded bytes match (md5)"] = downloaded_md5(file_url, token) == md5
+        return upload, download, baseline, dropped, checks
+    finally:
+        http.delete(f"{images}/{image_id}")
+        http.close()
+
+
+def hash_file(path: Path, algo: str | None) -> str | None:
+    if not algo:
+        return None
+    digest = hashlib.new(algo)
+    with open(path, "rb") as f:
+        while chunk := f.read(BLOCK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run(size: int) -> Result:
+    blocks = -(-size // BLOCK)
+    size = blocks * BLOCK
+    work = Path(tempfile.mkdtemp(prefix="pocketstack-image-bench-"))
+    try:
+        # at the peak the source file and the stored image are both on disk
+        free = shutil.disk_usage(work).free
+        if free < 2 * size + (1 << 30):
+            sys.exit(f"benchmarks/image.py: {free / 2**30:.1f} GiB free under {work}, need {(2 * size + (1 << 30)) / 2**30:.1f} GiB")
+        cloud = LiveCloud(work / "data", hash_rounds=None)
+        cloud.start(timeout=60)
+        try:
+            raw_write, raw_read, dropped_raw = raw_disk(cloud.data_dir / "raw-probe.bin", blocks)
+            source = work / "source.bin"
+            md5, sha512 = make_source(source, blocks)
+            upload, download, baseline, dropped_api, checks = api_transfers(cloud, source, md5, sha512)
+        finally:
+            cloud.stop()
+        return Result(size, dropped_raw and dropped_api, raw_write, raw_read, upload, download, baseline, checks)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -- the report -------------------------------------------------------------------------
+
+
+def rss_growth_mb(transfer: Transfer, baseline_kb: int) -> float:
+    return (max(transfer.rss_kb) - baseline_kb) / 1024
+
+
+def report(r: Result, size_arg: str) -> str:
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cache = "dropped before each cold read" if r.caches_dropped else "NOT dropped (not root?): reads may come from memory"
+    lines = [
+        SECTION,
+        "",
+        f"Measured {when} on this machine ({os.cpu_count()} cores, {mem_gib:.0f} GiB RAM, shared; data dir on {filesystem_of(Path(tempfile.gettempdir()))}),",
+        f"`benchmarks/image.py --size {size_arg}`: one {human_size(r.size)} image of random bytes through the image API with curl",
+        "(loopback), against `dd` on the same disk in the same run. Page cache: " + cache + ".",
+        "",
+        "| transfer | raw disk (dd) MB/s | API (curl) MB/s | API / raw | target | server RSS growth | target | server CPU |",
+        "| --- | ---: | ---: | ---: | --- | ---: | --- | ---: |",
+    ]
+    for raw, api, label in ((r.raw_write, r.upload, "write / upload"), (r.raw_read, r.download, "read / download")):
+        ratio = api.mb_per_s / raw.mb_per_s
+        growth = rss_growth_mb(api, r.rss_baseline_kb)
+        cpu = f"{api.cpu_seconds:.1f} s" if api.cpu_seconds is not None else "—"
+        lines.append(
+            f"| {label} | {raw.mb_per_s:.0f} | {api.mb_per_s:.0f} | {ratio:.0%} | ≥ {UPLOAD_RATIO_TARGET:.0%} "
+            f"| {growth:+.1f} MB | < {RSS_GROWTH_TARGET_MB} MB | {cpu} |"
+        )
+    seconds = ", ".join(f"{t.what} {t.seconds:.1f} s" for t in (r.raw_write, r.upload, r.raw_read, r.download))
+    checks = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in r.checks.items())
+    lines += [
+        "",
+        f"Server RSS before the upload: {r.rss_baseline_kb / 1024:.0f} MB (sampled every 0.2 s during each transfer; growth is the peak minus that).",
+        f"Times: {seconds}.",
+        f"Checks: {checks}.",
+        "Re-run: `.venv/bin/python benchmarks/image.py --write docs/benchmarks.md` (needs curl; root to drop the page cache).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def human_size(size: int) -> str:
+    return f"{size / 2**30:g} GiB" if size >= 2**30 else f"{size / 2**20:g} MiB"
+
+
+def filesystem_of(path: Path) -> str:
+    out = subprocess.run(["df", "--output=source,fstype", str(path)], capture_output=True, text=True).stdout.split("\n")[1].split()
+    return f"{out[1]} on {out[0]}" if len(out) == 2 else "?"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this benchmark's section of the file (or append it), keeping the others."""
+    old = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here is measured by a script in benchmarks/, next to its anchor measured in the same run.\n\n"
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
+    new = pattern.sub(lambda _: section.rstrip() + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + section
+    path.write_text(new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="2G", help="image size, e.g. 2G, 256M (rounded up to 4 MiB)")
+    parser.add_argument("--write", type=Path, help="replace the image section of this markdown file")
+    args = parser.parse_args()
+    if shutil.which("curl") is None:
+        sys.exit("benchmarks/image.py: install curl (apt-get install curl)")
+    result = run(parse_size(args.size))
+    text = report(result, args.size)
+    print(text)
+    if args.write:
+        write_section(args.write, text)
+    return 0 if all(result.checks.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Clients for the image API: the admin, and fresh projects with a member user each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from pocketstack.testing.server import LiveCloud
+from tests.conftest import Identity, ServiceClient, login, make_project, make_user
+
+PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+@dataclass
+class Tenant:
+    """A project with one user in it, and that user's image client."""
+
+    project: dict[str, Any]
+    user: dict[str, Any]
+    identity: Identity
+    image: ServiceClient
+
+    @property
+    def project_id(self) -> str:
+        return str(self.project["id"])
+
+
+def make_tenant(cloud: LiveCloud, admin: Identity, role: str = "member") -> Tenant:
+    project = make_project(admin)
+    user, password = make_user(admin, project["id"], role)
+    identity = login(cloud, user, password, project["id"])
+    return Tenant(project, user, identity, identity.service("/image"))
+
+
+@pytest.fixture(scope="session")
+def glance(admin: Identity) -> ServiceClient:
+    """The admin on the image service."""
+    return admin.service("/image")
+
+
+@pytest.fixture(scope="session")
+def tenant(cloud: LiveCloud, admin: Identity) -> Callable[..., Tenant]:
+    return lambda role="member": make_tenant(cloud, admin, role)
+
+
+@pytest.fixture(scope="session")
+def alice(cloud: LiveCloud, admin: Identity) -> Tenant:
+    return make_tenant(cloud, admin)
+
+
+@pytest.fixture(scope="session")
+def bob(cloud: LiveCloud, admin: Identity) -> Tenant:
+    return make_tenant(cloud, admin)
+
+
+def create_image(client: ServiceClient, **fields: Any) -> dict[str, Any]:
+    body = {"name": "img", "disk_format": "raw", "container_format": "bare", **fields}
+    reply = client.post("/v2/images", json=body)
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+def upload(client: ServiceClient, image_id: str, data: bytes, **headers: str) -> httpx.Response:
+    return client.put(f"/v2/images/{image_id}/file", content=data, headers={**OCTET, **headers})
+
+
+def patch(client: ServiceClient, image_id: str, ops: list[dict[str, Any]]) -> httpx.Response:
+    return client.patch(f"/v2/images/{image_id}", json=ops, headers=PATCH)
