@@ -2,7 +2,7 @@
 """Image benchmark: upload and download of a big image through the API, against the raw
 disk throughput of the same machine, measured in the same run.
 
-    .venv/bin/python benchmarks/image.py [--size 2G] [--write docs/benchmarks.md]
+    .venv/bin/python benchmarks/image.py [--size 2G] [--rounds 3] [--write docs/benchmarks.md]
 
 What it measures (loopback only, everything inside one temporary directory):
 - raw disk: `dd if=/dev/zero bs=4M conv=fsync` into a file in the cloud's data dir (write),
@@ -11,6 +11,8 @@ What it measures (loopback only, everything inside one temporary directory):
   (held in the page cache, as /dev/zero is for dd), and GET .../file with curl to /dev/null
   after dropping the page cache again, so both reads start cold;
 - the server's RSS (VmRSS, sampled every 0.2 s) and CPU time during each transfer;
+- all of it --rounds times (a shared machine's disk is noisy), reporting medians, after
+  one unmeasured dd write so that dd and the upload meet the disk in the same state;
 - that the image's checksum and os_hash_value match the data sent, and that the bytes
   downloaded hash to the same md5 (checked after the timed download, untimed).
 
@@ -26,6 +28,7 @@ import hashlib
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,13 +46,12 @@ from pocketstack.testing.server import LiveCloud  # noqa: E402
 
 BLOCK = 4 * 1024 * 1024  # dd's bs=4M, and the block the random source is written in
 SECTION = "## Image (issue #3)"
-UPLOAD_RATIO_TARGET = 0.80
+RATIO_TARGET = 0.80
 RSS_GROWTH_TARGET_MB = 50
 
 
 @dataclass
 class Transfer:
-    what: str
     seconds: float
     size: int
     rss_kb: list[int] = field(default_factory=list)
@@ -61,15 +63,38 @@ class Transfer:
 
 
 @dataclass
-class Result:
-    size: int
-    caches_dropped: bool
+class Cycle:
+    """One round of the four transfers."""
+
     raw_write: Transfer
     raw_read: Transfer
     upload: Transfer
     download: Transfer
-    rss_baseline_kb: int
+    caches_dropped: bool
     checks: dict[str, bool]
+
+
+@dataclass
+class Result:
+    size: int
+    cycles: list[Cycle]
+    rss_baseline_kb: int  # the server's RSS before the first upload
+
+    def median_mb_per_s(self, kind: str) -> float:
+        return statistics.median(getattr(c, kind).mb_per_s for c in self.cycles)
+
+    def peak_rss_growth_mb(self, kind: str) -> float:
+        """Peak RSS during any transfer of this kind, over the RSS before the first upload:
+        a leak across rounds shows here too."""
+        return (max(max(getattr(c, kind).rss_kb) for c in self.cycles) - self.rss_baseline_kb) / 1024
+
+    @property
+    def caches_dropped(self) -> bool:
+        return all(c.caches_dropped for c in self.cycles)
+
+    @property
+    def checks(self) -> dict[str, bool]:
+        return {name: all(c.checks.get(name, False) for c in self.cycles) for name in self.cycles[0].checks}
 
 
 # -- the machine ----------------------------------------------------------------------
@@ -102,11 +127,20 @@ def dd(args: list[str]) -> float:
 
 def raw_disk(probe: Path, blocks: int) -> tuple[Transfer, Transfer, bool]:
     size = blocks * BLOCK
-    write = Transfer("raw write (dd)", dd(["if=/dev/zero", f"of={probe}", "bs=4M", f"count={blocks}", "conv=fsync"]), size)
+    write = Transfer(dd(["if=/dev/zero", f"of={probe}", "bs=4M", f"count={blocks}", "conv=fsync"]), size)
     dropped = drop_caches()
-    read = Transfer("raw read (dd)", dd([f"if={probe}", "of=/dev/null", "bs=4M"]), size)
+    read = Transfer(dd([f"if={probe}", "of=/dev/null", "bs=4M"]), size)
     probe.unlink()
     return write, read, dropped
+
+
+def warm_up_disk(probe: Path, blocks: int) -> None:
+    """Write and delete one probe, unmeasured. On a virtual disk the first write to blocks
+    the guest never used can be several times slower than a write to blocks it freed
+    (thin-provisioned host storage: 250 against 700-1300 MB/s here); without this, the
+    first round's dd would meet fresh blocks and the upload after it reused ones."""
+    dd(["if=/dev/zero", f"of={probe}", "bs=4M", f"count={blocks}", "conv=fsync"])
+    probe.unlink()
 
 
 def make_source(path: Path, blocks: int) -> tuple[str, str]:
@@ -118,10 +152,17 @@ def make_source(path: Path, blocks: int) -> tuple[str, str]:
             md5.update(chunk)
             sha512.update(chunk)
             f.write(chunk)
-    # written out now, so its writeback does not compete with the upload; its pages stay
-    # cached, so curl reads it from memory as dd reads /dev/zero
+    # written out now, so its writeback does not compete with the uploads
     os.sync()
     return md5.hexdigest(), sha512.hexdigest()
+
+
+def warm(path: Path) -> None:
+    """Read a file once so its pages are cached: curl then reads it from memory, as dd
+    reads /dev/zero, and the upload is measured against disk writes alone."""
+    with open(path, "rb") as f:
+        while f.read(BLOCK):
+            pass
 
 
 # -- the server -------------------------------------------------------------------------
@@ -214,13 +255,14 @@ def api_transfers(cloud: LiveCloud, source: Path, md5: str, sha512: str) -> tupl
     size = source.stat().st_size
     baseline = Sampler(cloud.proc.pid).rss_kb()
     try:
+        warm(source)
         with Sampler(cloud.proc.pid) as up:
             # no `Expect: 100-continue` round trip: send the body at once, as the clients do
             headers = ["-H", "Content-Type: application/octet-stream", "-H", "Expect:"]
             status, seconds = curl(["-X", "PUT", "-T", str(source), *headers, "-o", "/dev/null", file_url], token)
         if status != 204:
             raise RuntimeError(f"upload answered {status}")
-        upload = Transfer("upload (curl PUT)", seconds, size, up.samples, up.cpu_used)
+        upload = Transfer(seconds, size, up.samples, up.cpu_used)
 
         image = http.get(f"{images}/{image_id}").json()
         algo = image.get("os_hash_algo")
@@ -237,7 +279,7 @@ def api_transfers(cloud: LiveCloud, source: Path, md5: str, sha512: str) -> tupl
             status, seconds = curl(["-o", "/dev/null", file_url], token)
         if status != 200:
             raise RuntimeError(f"download answered {status}")
-        download = Transfer("download (curl GET)", seconds, size, down.samples, down.cpu_used)
+        download = Transfer(seconds, size, down.samples, down.cpu_used)
         checks["downloaded bytes match (md5)"] = downloaded_md5(file_url, token) == md5
         return upload, download, baseline, dropped, checks
     finally:
@@ -255,25 +297,32 @@ def hash_file(path: Path, algo: str | None) -> str | None:
     return digest.hexdigest()
 
 
-def run(size: int) -> Result:
+def run(size: int, rounds: int) -> Result:
     blocks = -(-size // BLOCK)
     size = blocks * BLOCK
     work = Path(tempfile.mkdtemp(prefix="pocketstack-image-bench-"))
     try:
-        # at the peak the source file and the stored image are both on disk
+        # at the peak: the source file and the stored image (or the dd probe) are both on disk
+        need = 2 * size + (1 << 30)
         free = shutil.disk_usage(work).free
-        if free < 2 * size + (1 << 30):
-            sys.exit(f"benchmarks/image.py: {free / 2**30:.1f} GiB free under {work}, need {(2 * size + (1 << 30)) / 2**30:.1f} GiB")
+        if free < need:
+            sys.exit(f"benchmarks/image.py: {free / 2**30:.1f} GiB free under {work}, need {need / 2**30:.1f} GiB")
         cloud = LiveCloud(work / "data", hash_rounds=None)
         cloud.start(timeout=60)
         try:
-            raw_write, raw_read, dropped_raw = raw_disk(cloud.data_dir / "raw-probe.bin", blocks)
             source = work / "source.bin"
             md5, sha512 = make_source(source, blocks)
-            upload, download, baseline, dropped_api, checks = api_transfers(cloud, source, md5, sha512)
+            warm_up_disk(cloud.data_dir / "raw-probe.bin", blocks)
+            cycles: list[Cycle] = []
+            baseline = 0
+            for _ in range(rounds):
+                raw_write, raw_read, dropped_raw = raw_disk(cloud.data_dir / "raw-probe.bin", blocks)
+                upload, download, rss_before, dropped_api, checks = api_transfers(cloud, source, md5, sha512)
+                baseline = baseline or rss_before
+                cycles.append(Cycle(raw_write, raw_read, upload, download, dropped_raw and dropped_api, checks))
         finally:
             cloud.stop()
-        return Result(size, dropped_raw and dropped_api, raw_write, raw_read, upload, download, baseline, checks)
+        return Result(size, cycles, baseline)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -281,39 +330,39 @@ def run(size: int) -> Result:
 # -- the report -------------------------------------------------------------------------
 
 
-def rss_growth_mb(transfer: Transfer, baseline_kb: int) -> float:
-    return (max(transfer.rss_kb) - baseline_kb) / 1024
-
-
 def report(r: Result, size_arg: str) -> str:
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     cache = "dropped before each cold read" if r.caches_dropped else "NOT dropped (not root?): reads may come from memory"
+    rounds = len(r.cycles)
     lines = [
         SECTION,
         "",
         f"Measured {when} on this machine ({os.cpu_count()} cores, {mem_gib:.0f} GiB RAM, shared; data dir on {filesystem_of(Path(tempfile.gettempdir()))}),",
-        f"`benchmarks/image.py --size {size_arg}`: one {human_size(r.size)} image of random bytes through the image API with curl",
-        "(loopback), against `dd` on the same disk in the same run. Page cache: " + cache + ".",
+        f"`benchmarks/image.py --size {size_arg} --rounds {rounds}`: a {human_size(r.size)} image of random bytes through the image API",
+        f"with curl (loopback), against `dd` on the same disk, {rounds} round(s) in the same run, medians shown;",
+        f"one unmeasured dd write first, so that dd and the uploads both write to blocks the disk has seen. Page cache: {cache}.",
         "",
-        "| transfer | raw disk (dd) MB/s | API (curl) MB/s | API / raw | target | server RSS growth | target | server CPU |",
+        "| transfer | raw disk (dd) MB/s | API (curl) MB/s | API / raw | target | server RSS growth (peak) | target | server CPU |",
         "| --- | ---: | ---: | ---: | --- | ---: | --- | ---: |",
     ]
-    for raw, api, label in ((r.raw_write, r.upload, "write / upload"), (r.raw_read, r.download, "read / download")):
-        ratio = api.mb_per_s / raw.mb_per_s
-        growth = rss_growth_mb(api, r.rss_baseline_kb)
-        cpu = f"{api.cpu_seconds:.1f} s" if api.cpu_seconds is not None else "—"
+    for raw, api, label in (("raw_write", "upload", "write / upload"), ("raw_read", "download", "read / download")):
+        raw_speed, api_speed = r.median_mb_per_s(raw), r.median_mb_per_s(api)
+        cpu = statistics.median(getattr(c, api).cpu_seconds or 0.0 for c in r.cycles)
         lines.append(
-            f"| {label} | {raw.mb_per_s:.0f} | {api.mb_per_s:.0f} | {ratio:.0%} | ≥ {UPLOAD_RATIO_TARGET:.0%} "
-            f"| {growth:+.1f} MB | < {RSS_GROWTH_TARGET_MB} MB | {cpu} |"
+            f"| {label} | {raw_speed:.0f} | {api_speed:.0f} | {api_speed / raw_speed:.0%} | ≥ {RATIO_TARGET:.0%} "
+            f"| {r.peak_rss_growth_mb(api):+.1f} MB | < {RSS_GROWTH_TARGET_MB} MB | {cpu:.1f} s |"
         )
-    seconds = ", ".join(f"{t.what} {t.seconds:.1f} s" for t in (r.raw_write, r.upload, r.raw_read, r.download))
+    each = "; ".join(
+        f"{kind.replace('_', ' ')} " + ", ".join(f"{getattr(c, kind).mb_per_s:.0f}" for c in r.cycles)
+        for kind in ("raw_write", "upload", "raw_read", "download")
+    )
     checks = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in r.checks.items())
     lines += [
         "",
-        f"Server RSS before the upload: {r.rss_baseline_kb / 1024:.0f} MB (sampled every 0.2 s during each transfer; growth is the peak minus that).",
-        f"Times: {seconds}.",
-        f"Checks: {checks}.",
+        f"Each round (MB/s): {each}.",
+        f"Server RSS before the first upload: {r.rss_baseline_kb / 1024:.0f} MB; sampled every 0.2 s during each transfer, growth is the peak over all rounds minus that.",
+        f"Checks (every round): {checks}.",
         "Re-run: `.venv/bin/python benchmarks/image.py --write docs/benchmarks.md` (needs curl; root to drop the page cache).",
         "",
     ]
@@ -340,11 +389,12 @@ def write_section(path: Path, section: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="2G", help="image size, e.g. 2G, 256M (rounded up to 4 MiB)")
+    parser.add_argument("--rounds", type=int, default=3, help="measure this many times; medians are reported")
     parser.add_argument("--write", type=Path, help="replace the image section of this markdown file")
     args = parser.parse_args()
     if shutil.which("curl") is None:
         sys.exit("benchmarks/image.py: install curl (apt-get install curl)")
-    result = run(parse_size(args.size))
+    result = run(parse_size(args.size), max(1, args.rounds))
     text = report(result, args.size)
     print(text)
     if args.write:

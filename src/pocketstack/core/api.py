@@ -99,7 +99,7 @@ class Call:
         if not self.raw_body.strip():
             raise BadRequest("The request body is empty; a JSON document is expected.")
         try:
-            data = json.loads(self.raw_body)
+            data = json.loads(self.raw_body, parse_constant=_no_constants)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise BadRequest(f"Malformed JSON in request body: {exc}") from None
         if b"\\u0000" in self.raw_body and _has_nul(data):
@@ -146,6 +146,11 @@ def validate(model: type[M], data: Any, where: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(describe_validation_error(exc, where)) from None
+
+
+def _no_constants(name: str) -> Any:
+    """NaN and Infinity are not JSON: refuse them (they could never be sent back either)."""
+    raise ValueError(f"{name} is not a valid JSON value")
 
 
 def _has_nul(value: Any) -> bool:

@@ -233,3 +233,19 @@ def test_version_discovery(glance: ServiceClient) -> None:
 def test_trailing_slash_is_an_empty_id(glance: ServiceClient) -> None:
     assert glance.get("/v2/images/").status_code == 404
     assert glance.delete("/v2/images/").status_code == 404
+
+
+def test_patch_in_the_older_spelling(alice: Tenant) -> None:
+    image = create_image(alice.image, name="old")
+    v20 = {"Content-Type": "application/openstack-images-v2.0-json-patch"}
+    ops = [{"replace": "/name", "value": "new"}, {"add": "/color", "value": "red"}]
+    reply = alice.image.patch(f"/v2/images/{image['id']}", json=ops, headers=v20)
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["name"], reply.json()["color"]) == ("new", "red")
+    assert alice.image.patch(f"/v2/images/{image['id']}", json=[{"add": "/x", "remove": "/y"}], headers=v20).status_code == 400
+
+
+@pytest.mark.parametrize("raw", [b'{"name": NaN}', b'{"min_ram": Infinity}', b'{"x": -Infinity}', b"[" * 100000 + b"]" * 100000])
+def test_bodies_that_are_not_json_are_400(alice: Tenant, raw: bytes) -> None:
+    reply = alice.image.post("/v2/images", content=raw, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400, reply.text

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 01:24:11.175116
+Create Date: 2026-11-26 01:29:48.440813
 """
 
 import sqlalchemy as sa

@@ -5,6 +5,8 @@ backend's queries, as Glance does; these rules decide what a viewer may do with 
 Targets carry the image's `owner` and `visibility` and, for member calls, `member_id`.
 """
 
+from .metadefs import policy as metadefs_policy
+
 ADMIN = "role:admin"
 OWNER_MEMBER = "role:member and project_id:%(target.owner)s"
 OWNER_READER = "role:reader and project_id:%(target.owner)s"
@@ -48,4 +50,5 @@ RULES: dict[str, str] = {
     "image:get_image_tasks": f"{ADMIN} or ({OWNER_READER})",
     "image:stores_info_detail": ADMIN,
     "image:manage_image_cache": ADMIN,
+    **metadefs_policy.RULES,
 }

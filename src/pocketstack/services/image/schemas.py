@@ -144,11 +144,20 @@ def parse_patch(body: Any, media_type: str) -> list[PatchOp]:
     return [_parse_op(item, media_type) for item in body]
 
 
+OPS = ("add", "replace", "remove")
+
+
 def _parse_op(item: Any, media_type: str) -> PatchOp:
     if not isinstance(item, dict):
         raise BadRequest("Each JSON-patch operation must be an object.")
+    if "op" not in item:
+        # Glance's older spelling, still what Tempest sends: {"replace": "/name", "value": x}
+        named = [op for op in OPS if op in item]
+        if len(named) != 1:
+            raise BadRequest("Each JSON-patch operation needs an 'op' (one of 'add', 'replace', 'remove').")
+        item = {"op": named[0], "path": item[named[0]], **{k: v for k, v in item.items() if k != named[0]}}
     op = item.get("op")
-    if op not in ("add", "replace", "remove"):
+    if op not in OPS:
         raise BadRequest(f"Operation {op!r} is not supported: use one of 'add', 'replace', 'remove'.")
     path = item.get("path")
     if not isinstance(path, str):

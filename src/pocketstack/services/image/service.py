@@ -17,6 +17,7 @@ from .api import build_router
 from .backend.common import drop_property, now
 from .backend.imports import TASK_PROPERTY, Importer
 from .backend.seed import ensure_public_image
+from .metadefs.backend import seed_resource_types
 from .models import IMPORTING, QUEUED, SAVING, UPLOADING, Image, Task
 from .store import Stores
 
@@ -74,6 +75,8 @@ class ImageService:
             for task in db.scalars(select(Task).where(Task.status.in_(["pending", "processing"]))):
                 task.status, task.message, task.updated_at = "failure", "interrupted by a restart of the image service", now()
             known = set(db.scalars(select(Image.id)))
+            # the metadefs catalog's resource types exist from the first start on
+            seed_resource_types(db)
         orphans = self.stores.remove_orphans(known)
         if stuck or dropped or orphans:
             log.info("image recovery: %d image(s) reset, %d partial and %d orphaned file(s) removed", len(stuck), dropped, orphans)

@@ -134,7 +134,7 @@ def create_namespace(call: Call) -> dict[str, Any]:
         if present:
             call.authorize(rule, target)
     namespace, contents = backend.create_namespace(call.db, call.ctx, body)
-    call.response_headers["Location"] = call.url(views.namespace_url(quote(namespace.namespace)))
+    call.response_headers["Location"] = call.url(views.namespace_url(quote(namespace.namespace, safe=":")))
     return views.namespace_detail(namespace, contents)
 
 
@@ -142,7 +142,12 @@ def create_namespace(call: Call) -> dict[str, Any]:
 def show_namespace(call: Call) -> dict[str, Any]:
     namespace = _namespace(call, "image:get_metadef_namespace")
     target = backend.policy_target(namespace)
-    for rule in ("image:list_metadef_resource_types", "image:get_metadef_objects", "image:get_metadef_properties", "image:get_metadef_tags"):
+    for rule in (
+        "image:list_metadef_resource_types",
+        "image:get_metadef_objects",
+        "image:get_metadef_properties",
+        "image:get_metadef_tags",
+    ):
         call.authorize(rule, target)
     contents = backend.contents_of(call.db, namespace)
     prefix = backend.prefix_for(contents.associations, call.query.get("resource_type"))
@@ -312,13 +317,10 @@ def delete_tag(call: Call) -> None:
 # -- resource types --------------------------------------------------------------------
 
 
-@api.route("GET", "/v2/metadefs/resource_types", tx="none")
+@api.route("GET", "/v2/metadefs/resource_types")
 def list_resource_types(call: Call) -> dict[str, Any]:
     call.authorize("image:list_metadef_resource_types", _own_project(call))
-    # the defaults exist from the first look on (seeded once per process, own transaction)
-    backend.ensure_default_resource_types(call.cloud.db)
-    with call.cloud.db.read() as db:
-        return {"resource_types": [views.resource_type(row) for row in backend.list_resource_types(db)]}
+    return {"resource_types": [views.resource_type(row) for row in backend.list_resource_types(call.db)]}
 
 
 @api.route("GET", NS + "/resource_types")

@@ -8,18 +8,15 @@ database's (unique constraints); the checks here only find duplicates first so t
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, delete, false, or_, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
-from pocketstack.core.db import Database, utcnow
+from pocketstack.core.db import utcnow
 from pocketstack.core.faults import Conflict, Forbidden, NotFound
 from pocketstack.core.pagination import Page, PageRequest, paginate
 
@@ -459,9 +456,7 @@ def _association(db: Session, namespace: MetadefNamespace, resource_type: str) -
     return found
 
 
-def create_association(
-    db: Session, namespace: MetadefNamespace, body: AssociationBody
-) -> tuple[MetadefNamespaceResourceType, str]:
+def create_association(db: Session, namespace: MetadefNamespace, body: AssociationBody) -> tuple[MetadefNamespaceResourceType, str]:
     """Associate the namespace with a resource type, creating the type if it is new."""
     now = utcnow()
     resource_type = _resource_type(db, body.name)
@@ -505,24 +500,3 @@ def seed_resource_types(db: Session) -> int:
     db.add_all(MetadefResourceType(name=name, protected=True, created_at=now, updated_at=now) for name in missing)
     db.flush()
     return len(missing)
-
-
-# databases this process has seeded already (one check per process, not per request)
-_seeded: weakref.WeakSet[Database] = weakref.WeakSet()
-_seed_lock = threading.Lock()
-
-
-def ensure_default_resource_types(database: Database) -> None:
-    """Seed the default resource types once per process and database, in a transaction
-    of its own (callable from a handler or from start-up)."""
-    if database in _seeded:
-        return
-    with _seed_lock:
-        if database in _seeded:
-            return
-        try:
-            with database.write() as db:
-                seed_resource_types(db)
-        except IntegrityError:
-            pass  # another process seeded them at the same moment: they exist
-        _seeded.add(database)

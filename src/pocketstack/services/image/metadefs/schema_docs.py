@@ -200,9 +200,7 @@ def resource_types_schema() -> Schema:
 
 def property_schema() -> Schema:
     # a property on its own needs its name; inside a collection the name is the key
-    return _entity(
-        "property", property_fields(), ["type", "title", "name"], _definitions(string_array_min_items=1, with_property=False)
-    )
+    return _entity("property", property_fields(), ["type", "title", "name"], _definitions(string_array_min_items=1, with_property=False))
 
 
 def properties_schema() -> Schema:
