@@ -50,6 +50,7 @@ def _drop_postgres_database(name: str) -> None:
 TEST_CLOUD_ENV = {
     "POCKETSTACK_IMAGE__STORES": json.dumps({"local": "first store", "backup": "second store"}),
     "POCKETSTACK_IMAGE__WEB_DOWNLOAD_ALLOWED_HOSTS": json.dumps(["127.0.0.1"]),
+    "POCKETSTACK_IMAGE__STORE_WEIGHTS": json.dumps({"backup": 100, "local": 50}),
 }
 
 

@@ -48,7 +48,9 @@ class ImageSettings(BaseModel):
     # store id -> description; each store is a directory <data_dir>/images/<id>
     stores: dict[str, str] = Field(default_factory=lambda: {"local": "Images on this machine's disk"})
     default_store: str = "local"
-    import_methods: list[str] = Field(default_factory=lambda: ["glance-direct", "web-download", "copy-image"])
+    # store id -> weight: an image's stores are listed heaviest first (Glance's store weights)
+    store_weights: dict[str, int] = Field(default_factory=dict)
+    import_methods: list[str] = Field(default_factory=lambda: ["glance-direct", "web-download", "glance-download", "copy-image"])
     # web-download may fetch only from these hosts ("host" or "host:port"); empty: none at all
     web_download_allowed_hosts: list[str] = Field(default_factory=list)
     # disk format every import converts to with qemu-img (Glance's image_conversion plugin); None: keep as uploaded

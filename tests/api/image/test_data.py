@@ -254,7 +254,7 @@ def test_web_download_of_a_missing_file_puts_the_image_back(alice: Tenant, web_s
 
 def test_copy_image_into_another_store(glance: ServiceClient, alice: Tenant) -> None:
     stores = glance.get("/v2/info/stores").json()["stores"]
-    assert {s["id"] for s in stores} == {"local", "backup"}
+    assert {s["id"]: s["weight"] for s in stores} == {"local": 50, "backup": 100}
     assert [s["id"] for s in stores if s.get("default")] == ["local"]
     image = create_image(alice.image)
     assert upload(alice.image, image["id"], b"copy me" * 1000).status_code == 204
@@ -279,6 +279,48 @@ def test_copy_image_into_another_store(glance: ServiceClient, alice: Tenant) -> 
 
 def test_import_info(alice: Tenant) -> None:
     methods = alice.image.get("/v2/info/import").json()["import-methods"]["value"]
-    assert set(methods) == {"glance-direct", "web-download", "copy-image"}
+    assert set(methods) == {"glance-direct", "web-download", "glance-download", "copy-image"}
     bad = alice.image.post(f"/v2/images/{create_image(alice.image)['id']}/import", json={"method": {"name": "teleport"}})
     assert bad.status_code == 400
+
+
+def wait_task(client: ServiceClient, image_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tasks = client.get(f"/v2/images/{image_id}/tasks").json()["tasks"]
+        if tasks and tasks[0]["status"] not in ("pending", "processing"):
+            return tasks[0]
+        time.sleep(0.1)
+    raise AssertionError("the import task did not finish")
+
+
+def test_glance_download_copies_another_image_of_this_region(alice: Tenant, tmp_path: Path) -> None:
+    data = qemu_image(tmp_path, "qcow2", "4M")
+    source = create_image(alice.image, disk_format="qcow2", container_format="bare", hw_cpu_cores="5", os_distro="rhel", speed="88mph")
+    assert upload(alice.image, source["id"], data).status_code == 204
+    target = create_image(alice.image, disk_format="iso", container_format="ovf", os_distro="windows")
+    method = {"name": "glance-download", "glance_image_id": source["id"], "glance_region": "RegionOne", "glance_service_interface": "public"}
+    assert alice.image.post(f"/v2/images/{target['id']}/import", json={"method": method}).status_code == 202
+    assert wait_task(alice.image, target["id"])["status"] == "success"
+    copied = alice.image.get(f"/v2/images/{target['id']}").json()
+    assert (copied["status"], copied["disk_format"], copied["container_format"]) == ("active", "qcow2", "bare")
+    assert (copied["hw_cpu_cores"], copied["os_distro"]) == ("5", "rhel")
+    assert "speed" not in copied
+    assert alice.image.get(f"/v2/images/{target['id']}/file").content == data
+
+
+def test_glance_download_failures(alice: Tenant, bob: Tenant) -> None:
+    private = create_image(bob.image, visibility="private")
+    assert upload(bob.image, private["id"], b"\0" * 1024).status_code == 204
+    bad = {"name": "glance-download", "glance_image_id": "foo", "glance_region": "RegionOne"}
+    target = create_image(alice.image, hw_cpu_cores="1")
+    reply = alice.image.post(f"/v2/images/{target['id']}/import", json={"method": bad})
+    assert reply.status_code == 400 and "does not look like a UUID" in reply.json()["message"]
+    for method in (
+        {"name": "glance-download", "glance_image_id": private["id"], "glance_region": "RegionOne"},  # not hers to see
+        {"name": "glance-download", "glance_image_id": private["id"], "glance_region": "Elsewhere"},
+    ):
+        assert alice.image.post(f"/v2/images/{target['id']}/import", json={"method": method}).status_code == 202
+        assert wait_task(alice.image, target["id"])["status"] == "failure"
+        shown = alice.image.get(f"/v2/images/{target['id']}").json()
+        assert (shown["status"], shown["hw_cpu_cores"]) == ("queued", "1")

@@ -111,6 +111,13 @@ class Stores:
         for store in [*self.by_id.values(), self.staging]:
             store.ensure()
 
+    def weight(self, store_id: str) -> int:
+        return self.settings.store_weights.get(store_id, 0)
+
+    def ordered(self, store_ids: list[str]) -> list[str]:
+        """Heaviest store first, then by name: the order images show their stores in."""
+        return sorted(store_ids, key=lambda sid: (-self.weight(sid), sid))
+
     def get(self, store_id: str) -> FilesystemStore | None:
         return self.by_id.get(store_id)
 

@@ -23,7 +23,13 @@ def import_info(call: Call) -> dict[str, Any]:
 def stores_info(call: Call) -> dict[str, Any]:
     call.require_auth()
     stores = call.cloud.image.stores
-    return {"stores": [_store(s, s is stores.default) for s in stores.by_id.values()]}
+    listed = []
+    for store in stores.by_id.values():
+        entry = _store(store, store is stores.default)
+        if stores.settings.store_weights:
+            entry["weight"] = stores.weight(store.id)
+        listed.append(entry)
+    return {"stores": listed}
 
 
 @api.route("GET", "/v2/info/stores/detail", tx="none")
@@ -33,7 +39,7 @@ def stores_detail(call: Call) -> dict[str, Any]:
     detailed = []
     for store in stores.by_id.values():
         entry = _store(store, store is stores.default)
-        entry.update(type="file", weight=0, properties={"data_dir": str(store.root), "chunk_size": 65536, "thin_provisioning": False})
+        entry.update(type="file", weight=stores.weight(store.id), properties={"data_dir": str(store.root), "chunk_size": 65536, "thin_provisioning": False})
         detailed.append(entry)
     return {"stores": detailed}
 

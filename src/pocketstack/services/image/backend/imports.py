@@ -12,22 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pocketstack.config import ImageSettings
 from pocketstack.core.context import RequestContext
-from pocketstack.core.db import Database
+from pocketstack.core.db import Database, utcnow
 from pocketstack.core.faults import BadRequest, Conflict
 
-from .. import formats
+from .. import formats, schemas
 from ..models import ACTIVE, IMPORTING, QUEUED, UPLOADING, Image, Task
 from ..store import BLOCK, FilesystemStore, Stores
-from .common import drop_property, new_id, now, policy_target, set_property
+from .common import can_see, drop_property, new_id, now, policy_target, set_property
 
 log = logging.getLogger("pocketstack.image")
 
@@ -35,6 +36,8 @@ TASK_PROPERTY = "os_glance_import_task"
 IMPORTING_PROPERTY = "os_glance_importing_to_stores"
 FAILED_PROPERTY = "os_glance_failed_import"
 TASK_TTL = dt.timedelta(hours=48)  # Glance's task_time_to_live
+# what glance-download carries over from the source image (Glance's extra_properties)
+COPIED_PROPERTY_PREFIXES = ("hw_", "trait:", "os_distro", "os_secure_boot", "os_type")
 
 
 @dataclass
@@ -55,6 +58,8 @@ def parse_request(body: Any, image: Image, stores: Stores, options: ImageSetting
     uri = body["method"].get("uri")
     if method == "web-download":
         check_web_download_uri(uri, options)
+    if method == "glance-download":
+        check_glance_download(body["method"])
     wanted = body.get("stores")
     if body.get("all_stores"):
         if wanted:
@@ -76,6 +81,19 @@ def parse_request(body: Any, image: Image, stores: Stores, options: ImageSetting
     return ImportRequest(method, uri, list(dict.fromkeys(wanted)), must, body)
 
 
+def check_glance_download(method: dict[str, Any]) -> None:
+    """glance-download names an image of a Glance region: {"glance_image_id", "glance_region",
+    "glance_service_interface"}; whether it exists is learned by the import itself."""
+    source = method.get("glance_image_id")
+    if not isinstance(source, str) or not schemas.UUID_RE.match(source):
+        raise BadRequest(f"Remote image id does not look like a UUID: {str(source)[:64]}")
+    if not isinstance(method.get("glance_region"), str) or not method["glance_region"]:
+        raise BadRequest("The glance-download method needs a 'glance_region'.")
+    interface = method.get("glance_service_interface", "public")
+    if interface not in ("public", "internal", "admin"):
+        raise BadRequest(f"Invalid glance_service_interface {str(interface)[:20]!r}: use public, internal or admin.")
+
+
 def check_web_download_uri(uri: Any, options: ImageSettings) -> None:
     """Only http(s) URLs whose host (or host:port) the operator allowed."""
     if not isinstance(uri, str) or not uri:
@@ -90,13 +108,27 @@ def check_web_download_uri(uri: Any, options: ImageSettings) -> None:
         raise BadRequest(f"URI for web-download does not pass filtering: host {host} is not allowed.")
 
 
-def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image, req: ImportRequest, request_id: str) -> Task:
+def _source_of(db: Session, ctx: RequestContext, req: ImportRequest, region: str) -> dict[str, Any]:
+    """For glance-download: the source image, decided now with the caller's rights (the
+    import runs without them). This cloud's own region is the only Glance it knows."""
+    if req.method != "glance-download":
+        return {}
+    method = req.body["method"]
+    if method["glance_region"] != region:
+        return {"glance_source": None, "glance_source_problem": f"no image service in region {method['glance_region']}"}
+    source = db.scalars(select(Image).where(Image.id == method["glance_image_id"], can_see(ctx))).first()
+    if source is None or source.status != ACTIVE:
+        return {"glance_source": None, "glance_source_problem": f"image {method['glance_image_id']} not found or not active"}
+    return {"glance_source": source.id}
+
+
+def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image, req: ImportRequest, request_id: str, region: str) -> Task:
     """Check the image may be imported this way now, and record the task."""
     authorize("image:copy_image" if req.method == "copy-image" else "image:import_image", policy_target(image))
     busy = image.extra.get(TASK_PROPERTY)
     if busy and image.status == IMPORTING or (busy and req.method == "copy-image"):
         raise Conflict(f"Image {image.id} has an import in progress (task {busy}).")
-    expected = {"glance-direct": UPLOADING, "web-download": QUEUED, "copy-image": ACTIVE}[req.method]
+    expected = {"glance-direct": UPLOADING, "web-download": QUEUED, "glance-download": QUEUED, "copy-image": ACTIVE}[req.method]
     if image.status != expected:
         if req.method == "glance-direct":
             raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
@@ -112,11 +144,12 @@ def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image,
         image_id=image.id,
         user_id=ctx.user_id,
         request_id=request_id,
-        input={"image_id": image.id, "import_req": req.body, "backend": req.stores},
+        input={"image_id": image.id, "import_req": req.body, "backend": req.stores, **_source_of(db, ctx, req, region)},
         result=None,
         message="",
-        created_at=stamp,
-        updated_at=stamp,
+        # full resolution, so tasks of one image list newest first even within a second
+        created_at=utcnow(),
+        updated_at=utcnow(),
         expires_at=None,
     )
     db.add(task)
@@ -146,6 +179,8 @@ class NewData:
     hash_algo: str
     hash_value: str
     virtual_size: int | None
+    container_format: str | None = None  # glance-download takes the source's
+    properties: dict[str, str] = field(default_factory=dict)  # and its hw_*, os_distro, ...
 
 
 class Importer:
@@ -162,7 +197,7 @@ class Importer:
             image = db.get(Image, task.image_id) if task else None
             if task is None or image is None:
                 return
-            method = task.input["import_req"]["method"]
+            method = {**task.input["import_req"]["method"], "glance_source": task.input.get("glance_source"), "problem": task.input.get("glance_source_problem")}
             targets = list(task.input["backend"])
             disk_format = image.disk_format or "raw"
             image_id = image.id
@@ -188,10 +223,14 @@ class Importer:
                 path.unlink(missing_ok=True)
 
     def _prepare(self, method: dict[str, Any], image_id: str, disk_format: str, scratch: list[Path]) -> tuple[Path, NewData]:
-        """The new data, fetched (web-download) or staged (glance-direct), inspected,
-        converted when the operator asks for one format, and hashed."""
+        """The new data, fetched (web-download), staged (glance-direct) or another image's
+        (glance-download), inspected, converted when the operator asks for one format, and hashed."""
+        taken: dict[str, Any] = {}
         if method["name"] == "web-download":
             path = self._download(method.get("uri", ""), scratch)
+        elif method["name"] == "glance-download":
+            path, taken = self._glance_source(method)
+            disk_format = taken["disk_format"]
         else:
             path = self.stores.staging.path(image_id)
             if not path.is_file():
@@ -205,7 +244,23 @@ class Importer:
             path, disk_format = converted, target
             inspection = formats.inspect(path, disk_format)
         checksum, hash_value, size = hash_file(path, self.options.hash_algo)
-        return path, NewData(disk_format, size, checksum, self.options.hash_algo, hash_value, inspection.virtual_size)
+        return path, NewData(
+            disk_format, size, checksum, self.options.hash_algo, hash_value, inspection.virtual_size, taken.get("container_format"), taken.get("properties", {})
+        )
+
+    def _glance_source(self, method: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        if method.get("glance_source") is None:
+            raise ImportFailed(f"glance-download failed: {method.get('problem') or 'no source image'}")
+        with self.db.read() as db:
+            source = db.get(Image, method["glance_source"])
+            if source is None or source.status != ACTIVE:
+                raise ImportFailed("glance-download failed: the source image is gone or not active")
+            path = self.stores.locate(source.id, source.stores)
+            kept = {k: v for k, v in source.extra.items() if k.startswith(COPIED_PROPERTY_PREFIXES)}
+            taken = {"disk_format": source.disk_format or "raw", "container_format": source.container_format, "properties": kept}
+        if path is None:
+            raise ImportFailed("glance-download failed: the source image's data is missing")
+        return path, taken
 
     def _download(self, uri: str, scratch: list[Path]) -> Path:
         import httpx
@@ -254,6 +309,10 @@ class Importer:
         set_property(image, IMPORTING_PROPERTY, ",".join(remaining))
         if data is not None:
             image.status = ACTIVE
+            if data.container_format:
+                image.container_format = data.container_format
+            for name, value in data.properties.items():
+                set_property(image, name, value)
             image.os_hash_algo = data.hash_algo
             image.size, image.virtual_size, image.disk_format = data.size, data.virtual_size, data.disk_format
             image.checksum, image.os_hash_value = data.checksum, data.hash_value
@@ -320,7 +379,7 @@ def create_task(db: Session, ctx: RequestContext, body: Any, stores: Stores, opt
     if image.disk_format is None or image.container_format is None:
         raise BadRequest("Invalid task input: image_properties need a disk_format and a container_format.")
     req = ImportRequest("web-download", given["import_from"], [stores.default.id], True, {"method": {"name": "web-download", "uri": given["import_from"]}})
-    task = start_import(db, ctx, lambda *_: None, image, req, ctx.request_id)
+    task = start_import(db, ctx, lambda *_: None, image, req, ctx.request_id, "")
     task.type = "import"
     task.input = {**given, "import_req": req.body, "backend": req.stores}
     return task
