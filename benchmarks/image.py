@@ -79,6 +79,7 @@ class Result:
     size: int
     cycles: list[Cycle]
     rss_baseline_kb: int  # the server's RSS before the first upload
+    load: tuple[float, float]  # 1-minute load average at the start and at the end
 
     def median_mb_per_s(self, kind: str) -> float:
         return statistics.median(getattr(c, kind).mb_per_s for c in self.cycles)
@@ -103,7 +104,7 @@ class Result:
 def parse_size(text: str) -> int:
     m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.I)
     if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2G, 512M)")
+        raise ValueError(f"not a size: {text!r} (e.g. 2G, 512M)")
     power = " KMGT".index(m.group(2).upper() or " ")
     return int(m.group(1)) * 1024**power
 
@@ -190,7 +191,8 @@ class Sampler:
     def cpu_seconds(self) -> float:
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        # utime + stime, plus the children it waited for (qemu-img inspecting an upload)
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -301,6 +303,7 @@ def run(size: int, rounds: int) -> Result:
     blocks = -(-size // BLOCK)
     size = blocks * BLOCK
     work = Path(tempfile.mkdtemp(prefix="pocketstack-image-bench-"))
+    load_before = os.getloadavg()[0]
     try:
         # at the peak: the source file and the stored image (or the dd probe) are both on disk
         need = 2 * size + (1 << 30)
@@ -322,7 +325,7 @@ def run(size: int, rounds: int) -> Result:
                 cycles.append(Cycle(raw_write, raw_read, upload, download, dropped_raw and dropped_api, checks))
         finally:
             cloud.stop()
-        return Result(size, cycles, baseline)
+        return Result(size, cycles, baseline, (load_before, os.getloadavg()[0]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -358,9 +361,12 @@ def report(r: Result, size_arg: str) -> str:
         for kind in ("raw_write", "upload", "raw_read", "download")
     )
     checks = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in r.checks.items())
+    busy = statistics.median((c.upload.cpu_seconds or 0.0) / c.upload.seconds for c in r.cycles)
     lines += [
         "",
         f"Each round (MB/s): {each}.",
+        f"Load average (1 min) at the start and the end: {r.load[0]:.1f}, {r.load[1]:.1f} on {os.cpu_count()} cores; the server kept "
+        f"{busy:.1f} cores busy during the uploads (CPU seconds per second), so other work on the machine slows them.",
         f"Server RSS before the first upload: {r.rss_baseline_kb / 1024:.0f} MB; sampled every 0.2 s during each transfer, growth is the peak over all rounds minus that.",
         f"Checks (every round): {checks}.",
         "Re-run: `.venv/bin/python benchmarks/image.py --write docs/benchmarks.md` (needs curl; root to drop the page cache).",
@@ -394,7 +400,13 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("curl") is None:
         sys.exit("benchmarks/image.py: install curl (apt-get install curl)")
-    result = run(parse_size(args.size), max(1, args.rounds))
+    try:
+        size = parse_size(args.size)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if size <= 0 or args.rounds < 1:
+        parser.error("--size and --rounds must be positive")
+    result = run(size, args.rounds)
     text = report(result, args.size)
     print(text)
     if args.write:

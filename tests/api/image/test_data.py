@@ -324,3 +324,12 @@ def test_glance_download_failures(alice: Tenant, bob: Tenant) -> None:
         assert wait_task(alice.image, target["id"])["status"] == "failure"
         shown = alice.image.get(f"/v2/images/{target['id']}").json()
         assert (shown["status"], shown["hw_cpu_cores"]) == ("queued", "1")
+
+
+def test_glance_download_with_a_bad_interface_fails_in_the_task(alice: Tenant) -> None:
+    source = create_image(alice.image)
+    assert upload(alice.image, source["id"], b"\0" * 512).status_code == 204
+    target = create_image(alice.image)
+    method = {"name": "glance-download", "glance_image_id": source["id"], "glance_region": "RegionOne", "glance_service_interface": "nope"}
+    assert alice.image.post(f"/v2/images/{target['id']}/import", json={"method": method}).status_code == 202
+    assert wait_task(alice.image, target["id"])["status"] == "failure"

@@ -89,9 +89,6 @@ def check_glance_download(method: dict[str, Any]) -> None:
         raise BadRequest(f"Remote image id does not look like a UUID: {str(source)[:64]}")
     if not isinstance(method.get("glance_region"), str) or not method["glance_region"]:
         raise BadRequest("The glance-download method needs a 'glance_region'.")
-    interface = method.get("glance_service_interface", "public")
-    if interface not in ("public", "internal", "admin"):
-        raise BadRequest(f"Invalid glance_service_interface {str(interface)[:20]!r}: use public, internal or admin.")
 
 
 def check_web_download_uri(uri: Any, options: ImageSettings) -> None:
@@ -116,6 +113,9 @@ def _source_of(db: Session, ctx: RequestContext, req: ImportRequest, region: str
     method = req.body["method"]
     if method["glance_region"] != region:
         return {"glance_source": None, "glance_source_problem": f"no image service in region {method['glance_region']}"}
+    interface = method.get("glance_service_interface", "public")
+    if interface not in ("public", "internal", "admin"):
+        return {"glance_source": None, "glance_source_problem": f"no image service endpoint with interface {str(interface)[:20]}"}
     source = db.scalars(select(Image).where(Image.id == method["glance_image_id"], can_see(ctx))).first()
     if source is None or source.status != ACTIVE:
         return {"glance_source": None, "glance_source_problem": f"image {method['glance_image_id']} not found or not active"}
