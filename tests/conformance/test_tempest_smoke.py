@@ -1,9 +1,10 @@
-"""OpenStack Tempest's identity smoke tests against a fresh all-in-one cloud.
+"""OpenStack Tempest against fresh all-in-one clouds, through scripts/tempest (the same
+profiles a person runs by hand): the identity smoke tests, every RefStack interop test of
+the services present, and the whole of tempest.api.image.
 
 Uses ../shared/conformance (setup makes Tempest's venv once, run-tempest writes
 tempest.conf from the cloud and prints "N passed, N failed, N skipped" last); skipped
-when that directory is absent. About a minute: most of it is Tempest's own start-up.
-The full identity run is scripts/tempest-identity.
+when that directory is absent. A few minutes in all, mostly Tempest's own start-up.
 """
 
 from __future__ import annotations
@@ -11,19 +12,23 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pocketstack.testing.server import LiveCloud
-from pocketstack.testing.spec import shared_dir
+from pocketstack.testing.spec import repo_root, shared_dir
 
-SMOKE = r"tempest\.api\.identity\..*\[.*smoke"
-SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
+SUMMARY = re.compile(r"^(\S+)\s+(\d+) passed, (\d+) failed, (\d+) skipped")
 
 pytestmark = pytest.mark.tempest
+
+RUNS = {
+    # profile, regex (None: the profile's own selection), whether skips are allowed
+    "identity-smoke": ("identity", r"tempest\.api\.identity\..*\[.*smoke", True),
+    "interop": ("interop", None, False),  # a guideline's required tests must all pass
+    "image": ("image", None, True),  # skips: features this cloud does not have (docs/conformance.md)
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,30 +37,21 @@ def conformance() -> Path:
     found = shared / "conformance" if shared else None
     if found is None or not (found / "run-tempest").is_file():
         pytest.skip("../shared/conformance (Tempest harness) is not present beside the checkout")
-    setup = subprocess.run([str(found / "setup")], capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
-    assert setup.returncode == 0, f"conformance setup failed:\n{setup.stdout[-3000:]}\n{setup.stderr[-3000:]}"
     return found
 
 
-@pytest.fixture(scope="module")
-def smoke_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
-    with LiveCloud(tmp_path_factory.mktemp("tempest-cloud")) as live:
-        yield live
-
-
-def test_tempest_identity_smoke(conformance: Path, smoke_cloud: LiveCloud, tmp_path: Path, record_property: Any) -> None:
+@pytest.mark.parametrize("run", list(RUNS))
+def test_tempest(conformance: Path, run: str, record_property: Any) -> None:
+    profile, regex, skips_allowed = RUNS[run]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "TEMPEST_"))}
-    env.update(smoke_cloud.env("admin"))
-    env.update(TEMPEST_WORKDIR=str(tmp_path / "tempest"), TEMPEST_CONCURRENCY="2")
-    proc = subprocess.run(
-        [str(conformance / "run-tempest"), SMOKE],
-        capture_output=True, text=True, env=env, timeout=900, stdin=subprocess.DEVNULL,
-    )
+    env.update(TEMPEST_CONCURRENCY="2", POCKETSTACK_IDENTITY__PASSWORD_HASH_ROUNDS="4")
+    cmd = [str(repo_root() / "scripts" / "tempest"), profile, *(["--", regex] if regex else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, stdin=subprocess.DEVNULL)
     lines = proc.stdout.strip().splitlines()
-    last = lines[-1] if lines else ""
-    record_property("summary", f"tempest identity smoke ({SMOKE}): {last or 'no output'}")  # shown at the end
-    match = SUMMARY.match(last)
-    assert match, f"no summary line from run-tempest (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
-    passed, failed = int(match.group(1)), int(match.group(2))
-    failures = "\n".join(line for line in lines if line.startswith("FAILED: ")) or proc.stdout[-4000:]
-    assert failed == 0 and passed > 0, f"{last}\n{failures}\n(server log: {smoke_cloud.log_path})"
+    result = next((m for m in map(SUMMARY.match, reversed(lines)) if m and m.group(1) == profile), None)
+    record_property("summary", f"tempest {run}: {result.group(0) if result else 'no result'}")  # shown at the end
+    assert result, f"no summary from scripts/tempest (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    passed, failed, skipped = (int(result.group(i)) for i in (2, 3, 4))
+    failures = "\n".join(line for line in lines if line.startswith("FAILED: ")) or proc.stdout[-3000:]
+    assert failed == 0 and passed > 0, f"{result.group(0)}\n{failures}"
+    assert skips_allowed or skipped == 0, f"{result.group(0)}: interop tests may not be skipped"

@@ -20,9 +20,8 @@ RESOURCES = ("image_size_total", "image_stage_total", "image_count_total", "imag
 def usage(db: Session, project_id: str | None) -> dict[str, int]:
     """What a project uses now, in the units its limits are written in."""
     mine = Image.owner == project_id
-    total_bytes = db.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(mine)) or 0
-    staged = Image.status.in_((UPLOADING, IMPORTING))
-    staged_bytes = db.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(mine, staged)) or 0
+    total_bytes = _total_size(db, mine)
+    staged_bytes = _total_size(db, mine, Image.status.in_((UPLOADING, IMPORTING)))
     count = db.scalar(select(func.count()).select_from(Image).where(mine)) or 0
     busy = Image.status.in_((SAVING, UPLOADING, IMPORTING))
     uploading = db.scalar(select(func.count()).select_from(Image).where(mine, busy)) or 0
@@ -67,7 +66,12 @@ def remaining_bytes(db: Session, project_id: str | None, resource: str = "image_
 def _used_bytes(db: Session, project_id: str | None, resource: str) -> int:
     mine = Image.owner == project_id
     cond = [mine] if resource == "image_size_total" else [mine, Image.status.in_((UPLOADING, IMPORTING))]
-    return db.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(*cond)) or 0
+    return _total_size(db, *cond)
+
+
+def _total_size(db: Session, *conditions: object) -> int:
+    # int(): PostgreSQL sums a BIGINT into a NUMERIC, which arrives as a Decimal
+    return int(db.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(*conditions)) or 0)
 
 
 def _check(db: Session, project_id: str | None, resource: str, adding: int) -> None:
