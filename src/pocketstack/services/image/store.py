@@ -10,12 +10,12 @@ so receiving the next block overlaps hashing and writing the previous one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,55 +148,83 @@ class Stores:
         return sum(store.clean_incoming() for store in [*self.by_id.values(), self.staging])
 
 
-# md5, the hash and the write each release the GIL on large buffers: three threads
-_workers = ThreadPoolExecutor(max_workers=3, thread_name_prefix="image-data")
+IN_FLIGHT = 3  # blocks handed to the lanes and not yet done: bounds memory to ~12 MiB per upload
+
+
+class _Lanes:
+    """Three one-thread lanes per upload: md5, the secure hash and the file write each
+    run in order on their own thread (all three release the GIL on large buffers), so
+    they overlap with each other and with receiving the next block."""
+
+    def __init__(self, *steps: Callable[[list[bytes]], None]) -> None:
+        self.steps = steps
+        self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-data") for _ in steps]
+        self.pending: deque[list[asyncio.Future[None]]] = deque()
+
+    async def submit(self, block: list[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        self.pending.append([loop.run_in_executor(pool, step, block) for pool, step in zip(self.pools, self.steps)])
+        while len(self.pending) > IN_FLIGHT:
+            await asyncio.gather(*self.pending.popleft())
+
+    async def drain(self) -> None:
+        while self.pending:
+            await asyncio.gather(*self.pending.popleft(), return_exceptions=False)
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(wait=True)
 
 
 async def receive(chunks: AsyncIterator[bytes], temp: Path, hash_algo: str, limit: int) -> Received:
     """Stream request chunks into `temp` while hashing them; fsync before returning.
 
     Raises DataTooLarge past `limit` bytes. On any failure the temp file is removed."""
-    loop = asyncio.get_running_loop()
     md5 = hashlib.md5(usedforsecurity=False)
     other = hashlib.new(hash_algo)
     size = 0
-    pending: list[asyncio.Future[object]] = []
-    try:
-        with open(temp, "wb") as out:
+    with open(temp, "wb", buffering=0) as out:
+        lanes = _Lanes(_each(md5.update), _each(other.update), out.writelines)
+        try:
             async for block in _blocks(chunks):
-                size += len(block)
+                size += sum(len(piece) for piece in block)
                 if size > limit:
                     raise DataTooLarge(f"Image data exceeds the limit of {limit} bytes.")
-                # wait for the previous block before handing over this one: two blocks in memory at most
-                await asyncio.gather(*pending)
-                pending = [loop.run_in_executor(_workers, f, block) for f in (out.write, md5.update, other.update)]
-            await asyncio.gather(*pending)
-            pending = []
-            await loop.run_in_executor(_workers, _flush_and_sync, out)
-    except BaseException:
-        # let in-flight writes finish before the file goes away
-        with contextlib.suppress(BaseException):
-            await asyncio.gather(*pending)
-        temp.unlink(missing_ok=True)
-        raise
+                await lanes.submit(block)
+            await lanes.drain()
+            await asyncio.get_running_loop().run_in_executor(lanes.pools[-1], os.fsync, out.fileno())
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        finally:
+            # in-flight writes finish before the file closes (or goes away)
+            await asyncio.get_running_loop().run_in_executor(None, lanes.close)
     return Received(temp, size, md5.hexdigest(), other.hexdigest())
 
 
-async def _blocks(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Regroup small ASGI chunks into BLOCK-sized buffers."""
-    buffer = bytearray()
+def _each(update: Callable[[bytes], object]) -> Callable[[list[bytes]], None]:
+    def apply(block: list[bytes]) -> None:
+        for piece in block:
+            update(piece)
+
+    return apply
+
+
+async def _blocks(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
+    """Group the ASGI chunks into lists of about BLOCK bytes (never copied: the lanes
+    hash and write the pieces as they came)."""
+    block: list[bytes] = []
+    held = 0
     async for chunk in chunks:
-        buffer += chunk
-        if len(buffer) >= BLOCK:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
-
-
-def _flush_and_sync(out: object) -> None:
-    out.flush()  # type: ignore[attr-defined]
-    os.fsync(out.fileno())  # type: ignore[attr-defined]
+        if not chunk:
+            continue
+        block.append(chunk)
+        held += len(chunk)
+        if held >= BLOCK:
+            yield block
+            block, held = [], 0
+    if block:
+        yield block
 
 
 def _fsync_dir(path: Path) -> None:
