@@ -51,6 +51,9 @@ TEST_CLOUD_ENV = {
     "POCKETSTACK_IMAGE__STORES": json.dumps({"local": "first store", "backup": "second store"}),
     "POCKETSTACK_IMAGE__WEB_DOWNLOAD_ALLOWED_HOSTS": json.dumps(["127.0.0.1"]),
     "POCKETSTACK_IMAGE__STORE_WEIGHTS": json.dumps({"backup": 100, "local": 50}),
+    # the http store, and locations shown and managed (Glance's show_multiple_locations)
+    "POCKETSTACK_IMAGE__HTTP_STORE": "true",
+    "POCKETSTACK_IMAGE__SHOW_MULTIPLE_LOCATIONS": "true",
 }
 
 

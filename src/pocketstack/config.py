@@ -64,6 +64,15 @@ class ImageSettings(BaseModel):
     # image files `pocketstack allinone` publishes (public, owned by the admin project) when
     # no image of that name exists yet; the name is the file name without its extension
     seed_images: list[Path] = Field(default_factory=list)
+    # the read-only "http" store (id below): images whose data stays at an http(s) URL on
+    # a host of web_download_allowed_hosts, added with POST /v2/images/{id}/locations
+    # (or a JSON-patch of /locations when show_multiple_locations is on)
+    http_store: bool = False
+    http_store_id: str = "web"
+    # Glance's show_multiple_locations / show_image_direct_url: show where the data lives
+    # (file paths of this machine included), and let owners manage locations by JSON-patch
+    show_multiple_locations: bool = False
+    show_image_direct_url: bool = False
 
 
 class Settings(BaseSettings):

@@ -88,6 +88,8 @@ ERRATA: dict[str, dict[str, Any]] = {
         # Glance marks the default store with the string "true" (glance/api/v2/discovery.py,
         # and Tempest compares "read-only" with 'true' the same way); the spec says boolean
         "default": lambda s: {**s, "type": ["boolean", "string"]} if s.get("type") == "boolean" else s,
+        # API v2.17 (newer than the spec's v2.16) adds the add-location task type
+        "type": lambda s: {**s, "enum": [*s["enum"], "location_import"]} if s.get("enum") == ["import", "api_image_import"] else s,
     },
     "identity": {
         # Keystone sends "password_expires_at": null for passwords that never expire,

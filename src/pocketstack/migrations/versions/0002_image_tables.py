@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 01:29:48.440813
+Create Date: 2026-11-26 01:51:38.285498
 """
 
 import sqlalchemy as sa
@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("protected", sa.Boolean(), nullable=False),
         sa.Column("os_hidden", sa.Boolean(), nullable=False),
         sa.Column("stores", pocketstack.core.db.JsonText(), nullable=False),
+        sa.Column("locations", pocketstack.core.db.JsonText(), nullable=False),
         sa.Column("created_at", pocketstack.core.db.UtcDateTime(), nullable=False),
         sa.Column("updated_at", pocketstack.core.db.UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_images")),

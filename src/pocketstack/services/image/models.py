@@ -44,6 +44,8 @@ class Image(Base):
     os_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     # the stores holding the data ("local", ...), in the order they got it
     stores: Mapped[list[str]] = mapped_column(JsonText, default=list)
+    # data elsewhere (the read-only http store): [{"url": ..., "metadata": {...}}, ...]
+    locations: Mapped[list[dict[str, Any]]] = mapped_column(JsonText, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -28,7 +28,8 @@ RULES: dict[str, str] = {
     "image:download_image": f"{ADMIN} or {READER}",
     "image:deactivate": ADMIN_OR_OWNER,
     "image:reactivate": ADMIN_OR_OWNER,
-    "image:set_image_location": ADMIN,
+    "image:set_image_location": ADMIN_OR_OWNER,
+    "image:add_image_location": ADMIN_OR_OWNER,
     "image:stage_image": ADMIN_OR_OWNER,
     "image:import_image": ADMIN_OR_OWNER,
     # copy-image writes to stores on the operator's behalf

@@ -136,6 +136,7 @@ class PatchOp:
     op: str  # add, replace, remove
     name: str  # the top-level property the path names
     value: Any = None
+    index: str | None = None  # /locations/<index> ("-": the end)
 
 
 def parse_patch(body: Any, media_type: str) -> list[PatchOp]:
@@ -162,7 +163,7 @@ def _parse_op(item: Any, media_type: str) -> PatchOp:
     path = item.get("path")
     if not isinstance(path, str):
         raise BadRequest("Each JSON-patch operation needs a string 'path'.")
-    name = _path_name(path, media_type)
+    name, index = _path_name(path, media_type)
     has_value = "value" in item
     if op == "remove" and has_value:
         raise BadRequest("A 'remove' operation takes no 'value'.")
@@ -171,20 +172,22 @@ def _parse_op(item: Any, media_type: str) -> PatchOp:
     unknown = set(item) - {"op", "path", "value"}
     if unknown:
         raise BadRequest(f"Unknown keys in a JSON-patch operation: {', '.join(sorted(unknown))}.")
-    return PatchOp(op, name, item.get("value"))
+    return PatchOp(op, name, item.get("value"), index)
 
 
-def _path_name(path: str, media_type: str) -> str:
+def _path_name(path: str, media_type: str) -> tuple[str, str | None]:
     """v2.1 paths are JSON pointers ("/name"); v2.0 allowed the bare name. Only
-    top-level properties can be patched (and /locations/N, which is not offered)."""
+    top-level properties can be patched, and single entries of /locations."""
     if media_type.endswith("v2.0-json-patch") and not path.startswith("/"):
         path = "/" + path
     if not path.startswith("/") or path == "/":
         raise BadRequest(f"Invalid JSON pointer for this resource: '{path[:80]}'")
     parts = path[1:].split("/")
+    if len(parts) == 2 and parts[0] == "locations" and parts[1]:
+        return "locations", parts[1]
     if len(parts) != 1:
         raise BadRequest(f"Invalid JSON pointer for this resource: '{path[:80]}'")
     name = parts[0].replace("~1", "/").replace("~0", "~")
     if not name:
         raise BadRequest(f"Invalid JSON pointer for this resource: '{path[:80]}'")
-    return name
+    return name, None

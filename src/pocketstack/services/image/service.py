@@ -16,10 +16,12 @@ from . import policy
 from .api import build_router
 from .backend.common import drop_property, now
 from .backend.imports import TASK_PROPERTY, Importer
+from .backend.locations import verify_location
 from .backend.seed import ensure_public_image
 from .metadefs.backend import seed_resource_types
 from .models import IMPORTING, QUEUED, SAVING, UPLOADING, Image, Task
 from .store import Stores
+from .views.images import Look
 
 log = logging.getLogger("pocketstack.image")
 
@@ -40,6 +42,13 @@ class ImageService:
         self.db = db
         self.stores = Stores(settings.data_dir / "images", settings.image)
         self.importer = Importer(db, self.stores, settings.image)
+        self.look = Look(
+            order_stores=self.stores.ordered,
+            store_url=lambda store_id, image_id: self.stores.path_url(store_id, image_id),
+            show_locations=settings.image.show_multiple_locations,
+            show_direct_url=settings.image.show_image_direct_url,
+            http_store_id=settings.image.http_store_id,
+        )
         # imports run here, outside requests; two at a time is plenty for one disk
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-import")
 
@@ -59,6 +68,9 @@ class ImageService:
 
     def run_import(self, task_id: str) -> None:
         self._workers.submit(self.importer.run, task_id)
+
+    def run_location_import(self, task_id: str) -> None:
+        self._workers.submit(verify_location, self.db, task_id, self.options)
 
     def recover(self) -> None:
         """After a crash or restart no upload or import is still running, so nothing may

@@ -111,6 +111,10 @@ class Stores:
         for store in [*self.by_id.values(), self.staging]:
             store.ensure()
 
+    def path_url(self, store_id: str, image_id: str) -> str:
+        store = self.by_id.get(store_id)
+        return (store.path(image_id) if store else Path("/") / store_id / image_id).as_uri()
+
     def weight(self, store_id: str) -> int:
         return self.settings.store_weights.get(store_id, 0)
 

@@ -11,17 +11,20 @@ import base64
 import binascii
 import logging
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import BadRequest, Fault, PayloadTooLarge, UnsupportedMediaType, glance_fault
 
 from .. import formats, store
 from ..backend import data as backend
+from ..backend.imports import check_web_download_uri
 from ..models import SAVING, UPLOADING
 
 log = logging.getLogger("pocketstack.image")
@@ -115,12 +118,31 @@ def _md5_hex(header: str) -> str:
         raise BadRequest("The Content-MD5 header is not a base64 (or hex) MD5 digest.") from None
 
 
+def _from_location(call: Call, url: str, checksum: str | None) -> Response:
+    """Data of the http store, relayed from its URL as it arrives. Whole: a server may
+    answer a Range request with all of it, as the HTTP rules allow."""
+    check_web_download_uri(url, call.cloud.image.options)  # the allow-list may have shrunk since
+
+    async def relay() -> AsyncIterator[bytes]:
+        async with httpx.AsyncClient(timeout=60, follow_redirects=False) as client, client.stream("GET", url) as reply:
+            if reply.status_code != 200:
+                log.error("image location %s answered %s during a download", url, reply.status_code)
+                return
+            async for chunk in reply.aiter_bytes(store.BLOCK):
+                yield chunk
+
+    headers = {"Content-MD5": checksum} if checksum else {}
+    return StreamingResponse(relay(), media_type="application/octet-stream", headers=headers)
+
+
 @api.route("GET", "/v2/images/{image_id}/file")
 def download_image_data(call: Call) -> Response:
     service = call.cloud.image
     image = backend.download_source(call.db, call.ctx, call.authorize, call.params["image_id"])
     if not backend.has_data(image):
         return Response(status_code=204)
+    if not image.stores:
+        return _from_location(call, image.locations[0]["url"], image.checksum)
     path = service.stores.locate(image.id, image.stores)
     if path is None:
         log.error("image %s is %s but no store holds its data", image.id, image.status)

@@ -25,7 +25,7 @@ def create_image(call: Call) -> Any:
     call.authorize("image:add_image", {"owner": body.core.get("owner", call.ctx.project_id)})
     image = backend.create_image(call.db, call.ctx, body)
     call.response_headers["Location"] = call.url(f"/v2/images/{image.id}")
-    return views.image(image, call.cloud.image.stores.ordered)
+    return views.image(image, call.cloud.image.look)
 
 
 @api.route("GET", "/v2/images")
@@ -36,13 +36,13 @@ def list_images(call: Call) -> Any:
         page = type(page)(limit=LIST_LIMIT_DEFAULT, marker=page.marker)
     multi = {key: call.query.getlist(key) for key in call.query.keys()}
     result = backend.list_images(call.db, call.ctx, call.query, multi, page)
-    return views.image_list(result.items, result, call.query, call.cloud.image.stores.ordered)
+    return views.image_list(result.items, result, call.query, call.cloud.image.look)
 
 
 @api.route("GET", "/v2/images/{image_id}")
 def show_image(call: Call) -> Any:
     call.authorize("image:get_image")
-    return views.image(get_image(call.db, call.ctx, call.params["image_id"]), call.cloud.image.stores.ordered)
+    return views.image(get_image(call.db, call.ctx, call.params["image_id"]), call.cloud.image.look)
 
 
 @api.route("PATCH", "/v2/images/{image_id}")
@@ -56,7 +56,7 @@ def update_image(call: Call) -> Any:
     ops = schemas.parse_patch(call.json(), media_type)
     image = get_image(call.db, call.ctx, call.params["image_id"], for_update=True)
     call.authorize("image:modify_image", policy_target(image))
-    return views.image(backend.update_image(call.db, call.ctx, image, ops), call.cloud.image.stores.ordered)
+    return views.image(backend.update_image(call.db, call.ctx, image, ops, call.cloud.image.options), call.cloud.image.look)
 
 
 @api.route("DELETE", "/v2/images/{image_id}", status=204)

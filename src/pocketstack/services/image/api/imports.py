@@ -10,6 +10,7 @@ from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import NotFound, glance_fault
 
 from ..backend import imports as backend
+from ..backend import locations
 from ..backend.common import get_image, policy_target
 from ..models import Task
 from ..views import tasks as views
@@ -63,3 +64,13 @@ def create_task(call: Call) -> dict[str, Any]:
     task_id = task.id
     call.after_commit(lambda: service.run_import(task_id))
     return views.task(task)
+
+
+@api.route("POST", "/v2/images/{image_id}/locations", status=202)
+def add_location(call: Call) -> None:
+    service = call.cloud.image
+    image = get_image(call.db, call.ctx, call.params["image_id"], for_update=True)
+    call.authorize("image:add_image_location", policy_target(image))
+    task = locations.start_location_import(call.db, call.ctx, image, call.json(), service.options)
+    task_id = task.id
+    call.after_commit(lambda: service.run_location_import(task_id))

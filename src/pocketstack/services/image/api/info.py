@@ -29,6 +29,9 @@ def stores_info(call: Call) -> dict[str, Any]:
         if stores.settings.store_weights:
             entry["weight"] = stores.weight(store.id)
         listed.append(entry)
+    if stores.settings.http_store:
+        # read-only: images added by location live there, nothing is ever written to it
+        listed.append({"id": stores.settings.http_store_id, "description": "Images at http(s) locations", "read-only": "true"})
     return {"stores": listed}
 
 

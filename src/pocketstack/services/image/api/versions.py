@@ -11,7 +11,7 @@ from pocketstack.core.faults import glance_fault
 
 api = ApiRouter(glance_fault)
 
-CURRENT = (2, 16)  # the newest Glance v2 minor version these routes match
+CURRENT = (2, 17)  # the newest Glance v2 minor version these routes match
 
 
 def versions(call: Call) -> dict[str, Any]:

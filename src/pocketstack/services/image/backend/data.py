@@ -95,4 +95,4 @@ def download_source(db: Session, ctx: RequestContext, authorize: object, image_i
 
 
 def has_data(image: Image) -> bool:
-    return image.status in (ACTIVE, DEACTIVATED) and bool(image.stores)
+    return image.status in (ACTIVE, DEACTIVATED) and bool(image.stores or image.locations)

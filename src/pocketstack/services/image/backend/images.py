@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from pocketstack.config import ImageSettings
 from pocketstack.core.context import RequestContext
 from pocketstack.core.faults import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from pocketstack.core.pagination import PageRequest, paginate_ordered
 
 from .. import schemas
 from ..models import ACTIVE, DEACTIVATED, QUEUED, Image, ImageProperty, ImageTag
+from . import locations
 from .common import is_member_of, new_id, now
 from .quotas import check_image_count
 
@@ -82,10 +84,12 @@ def _check_property_count(count: int) -> None:
 DATA_BOUND = ("disk_format", "container_format")
 
 
-def update_image(db: Session, ctx: RequestContext, image: Image, ops: list[schemas.PatchOp]) -> Image:
+def update_image(db: Session, ctx: RequestContext, image: Image, ops: list[schemas.PatchOp], options: ImageSettings) -> Image:
     props = {p.name: p for p in image.properties}
     for op in ops:
-        if op.name in schemas.WRITABLE_CORE:
+        if op.name == "locations":
+            locations.patch_locations(image, op.op, op.index, op.value, ctx, options)
+        elif op.name in schemas.WRITABLE_CORE:
             _patch_core(ctx, image, op)
         else:
             _patch_custom(image, props, op)

@@ -298,7 +298,7 @@ class Importer:
             if image is not None:
                 drop_property(image, TASK_PROPERTY)
                 drop_property(image, "os_glance_stage_host")
-            _finish_task(db, task_id, "success", "", {"image_id": image_id})
+            finish_task(db, task_id, "success", "", {"image_id": image_id})
 
     @staticmethod
     def _record_store(image: Image, store_id: str, data: NewData | None) -> None:
@@ -332,10 +332,10 @@ class Importer:
                 set_property(image, IMPORTING_PROPERTY, "")
                 drop_property(image, TASK_PROPERTY)
                 image.updated_at = now()
-            _finish_task(db, task_id, "failure", reason, None)
+            finish_task(db, task_id, "failure", reason, None)
 
 
-def _finish_task(db: Session, task_id: str, status: str, message: str, result: dict[str, Any] | None) -> None:
+def finish_task(db: Session, task_id: str, status: str, message: str, result: dict[str, Any] | None) -> None:
     task = db.get(Task, task_id)
     if task is None:
         return
