@@ -61,12 +61,17 @@ def check_validation_data(data: Any) -> dict[str, str]:
     return dict(data)
 
 
-def _apply_validation(image: Image, data: dict[str, str]) -> None:
-    """Take the caller's hashes; any that contradicts what the image already says is a 409."""
+def _check_agrees(image: Image, data: dict[str, Any]) -> None:
+    """Hashes given with a new location must agree with those the image already has: 409."""
     for key in VALIDATION_KEYS:
         given, held = data.get(key), getattr(image, key)
         if given is not None and held is not None and given != held:
             raise Conflict(f"The {key} of the new location does not match the image's {key}.")
+
+
+def _apply_validation(image: Image, data: dict[str, str]) -> None:
+    """Take the caller's hashes for the image."""
+    _check_agrees(image, data)
     for key in VALIDATION_KEYS:
         if data.get(key) is not None:
             setattr(image, key, data[key])
@@ -99,19 +104,22 @@ def patch_locations(image: Image, op: str, index: str | None, value: Any, ctx: R
     image.updated_at = now()
 
 
-def _location(value: Any, options: ImageSettings) -> tuple[dict[str, Any], dict[str, str]]:
+def _location(value: Any, options: ImageSettings, image: Image | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     if not isinstance(value, dict) or "url" not in value or set(value) - {"url", "metadata", "validation_data"}:
         raise BadRequest("A location is an object with a 'url', optional 'metadata' and optional 'validation_data'.")
     metadata = value.get("metadata", {})
     if not isinstance(metadata, dict):
         raise BadRequest("A location's 'metadata' must be an object.")
-    return {"url": check_url(value["url"], options), "metadata": metadata}, check_validation_data(value.get("validation_data"))
+    validation = value.get("validation_data")
+    if image is not None and isinstance(validation, dict):
+        _check_agrees(image, validation)  # a contradiction is a conflict before it is a format error
+    return {"url": check_url(value["url"], options), "metadata": metadata}, check_validation_data(validation)
 
 
 def _add(image: Image, index: str | None, value: Any, options: ImageSettings) -> None:
     if image.status not in (QUEUED, ACTIVE):
         raise Conflict(f"Locations cannot be added to an image in status {image.status}.")
-    location, validation = _location(value, options)
+    location, validation = _location(value, options, image)
     if any(loc["url"] == location["url"] for loc in image.locations):
         raise Conflict("The image already has this location.")
     _apply_validation(image, validation)
