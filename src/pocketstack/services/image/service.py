@@ -18,12 +18,14 @@ from .backend.common import drop_property, now
 from .backend.imports import TASK_PROPERTY, Importer
 from .backend.locations import verify_location
 from .backend.seed import ensure_public_image
+from .cache import ImageCache
 from .metadefs.backend import seed_resource_types
 from .models import IMPORTING, QUEUED, SAVING, UPLOADING, Image, Task
 from .store import Stores
 from .views.images import Look
 
 log = logging.getLogger("pocketstack.image")
+CACHE_DIR = ".cache"  # beside the stores; a dot keeps it clear of any store id
 
 
 class ImageService:
@@ -41,6 +43,7 @@ class ImageService:
         self.options = settings.image
         self.db = db
         self.stores = Stores(settings.data_dir / "images", settings.image)
+        self.cache = ImageCache(settings.data_dir / "images" / CACHE_DIR)
         self.importer = Importer(db, self.stores, settings.image)
         self.look = Look(
             order_stores=self.stores.ordered,
@@ -66,6 +69,11 @@ class ImageService:
             with self.db.write() as db:
                 ensure_public_image(db, self.stores.default, path, made["admin_project_id"], self.options.hash_algo)
 
+    def forget_data(self, image_id: str) -> None:
+        """A deleted image's data goes from every store, the staging area and the cache."""
+        self.stores.delete_everywhere(image_id)
+        self.cache.forget(image_id)
+
     def run_import(self, task_id: str) -> None:
         self._workers.submit(self.importer.run, task_id)
 
@@ -90,5 +98,9 @@ class ImageService:
             # the metadefs catalog's resource types exist from the first start on
             seed_resource_types(db)
         orphans = self.stores.remove_orphans(known)
+        self.cache.files.clean_incoming()
+        for cached in self.cache.listing()["cached_images"]:
+            if cached["image_id"] not in known:
+                self.cache.forget(cached["image_id"])
         if stuck or dropped or orphans:
             log.info("image recovery: %d image(s) reset, %d partial and %d orphaned file(s) removed", len(stuck), dropped, orphans)

@@ -141,9 +141,10 @@ def download_image_data(call: Call) -> Response:
     image = backend.download_source(call.db, call.ctx, call.authorize, call.params["image_id"])
     if not backend.has_data(image):
         return Response(status_code=204)
-    if not image.stores:
+    path = service.cache.path(image.id)
+    if path is None and not image.stores:
         return _from_location(call, image.locations[0]["url"], image.checksum)
-    path = service.stores.locate(image.id, image.stores)
+    path = path or service.stores.locate(image.id, image.stores)
     if path is None:
         log.error("image %s is %s but no store holds its data", image.id, image.status)
         raise Fault(f"The data of image {image.id} is missing from its store.")

@@ -67,7 +67,7 @@ def delete_image(call: Call) -> None:
     backend.delete_image(call.db, image)
     # the data goes once the row's removal has committed (a crash between the two
     # leaves a file no row names, which the next start sweeps away)
-    call.after_commit(lambda: call.cloud.image.stores.delete_everywhere(image_id))
+    call.after_commit(lambda: call.cloud.image.forget_data(image_id))
 
 
 @api.route("POST", "/v2/images/{image_id}/actions/deactivate", status=204)
