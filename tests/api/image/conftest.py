@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,17 @@ def create_image(client: ServiceClient, **fields: Any) -> dict[str, Any]:
 
 def upload(client: ServiceClient, image_id: str, data: bytes, **headers: str) -> httpx.Response:
     return client.put(f"/v2/images/{image_id}/file", content=data, headers={**OCTET, **headers})
+
+
+def wait_task(client: ServiceClient, image_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The newest task of an image, once it has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tasks = client.get(f"/v2/images/{image_id}/tasks").json()["tasks"]
+        if tasks and tasks[0]["status"] not in ("pending", "processing"):
+            return dict(tasks[0])
+        time.sleep(0.1)
+    raise AssertionError(f"the task of image {image_id} did not finish")
 
 
 def patch(client: ServiceClient, image_id: str, ops: list[dict[str, Any]]) -> httpx.Response:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.api.image.conftest import OCTET, Tenant, create_image, upload
+from tests.api.image.conftest import OCTET, Tenant, create_image, upload, wait_task
 from tests.conftest import ServiceClient
 
 
@@ -258,16 +258,6 @@ def test_import_info(alice: Tenant) -> None:
     assert set(methods) == {"glance-direct", "web-download", "glance-download", "copy-image"}
     bad = alice.image.post(f"/v2/images/{create_image(alice.image)['id']}/import", json={"method": {"name": "teleport"}})
     assert bad.status_code == 400
-
-
-def wait_task(client: ServiceClient, image_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        tasks = client.get(f"/v2/images/{image_id}/tasks").json()["tasks"]
-        if tasks and tasks[0]["status"] not in ("pending", "processing"):
-            return tasks[0]
-        time.sleep(0.1)
-    raise AssertionError("the import task did not finish")
 
 
 def test_glance_download_copies_another_image_of_this_region(alice: Tenant, tmp_path: Path) -> None:

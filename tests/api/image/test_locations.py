@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
-from typing import Any
 
-from tests.api.image.conftest import Tenant, create_image, patch, upload
+from tests.api.image.conftest import Tenant, create_image, patch, upload, wait_task
 from tests.conftest import ServiceClient
-
-
-def wait_task(client: ServiceClient, image_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        tasks = client.get(f"/v2/images/{image_id}/tasks").json()["tasks"]
-        if tasks and tasks[0]["status"] not in ("pending", "processing"):
-            return tasks[0]
-        time.sleep(0.1)
-    raise AssertionError("the location task did not finish")
 
 
 def test_add_location_checks_the_data_and_serves_it(alice: Tenant, web_server: tuple[str, Path]) -> None:

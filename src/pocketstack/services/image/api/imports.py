@@ -23,7 +23,7 @@ def import_image(call: Call) -> None:
     service = call.cloud.image
     image = get_image(call.db, call.ctx, call.params["image_id"], for_update=True)
     request = backend.parse_request(call.json(), image, service.stores, service.options, call.request.headers.get("x-image-meta-store"))
-    task = backend.start_import(call.db, call.ctx, call.authorize, image, request, call.ctx.request_id, call.cloud.settings.region)
+    task = backend.start_import(call.db, call.ctx, call.authorize, image, request, call.cloud.settings.region)
     task_id = task.id
     call.after_commit(lambda: service.run_import(task_id))
     return None

@@ -122,7 +122,7 @@ def _source_of(db: Session, ctx: RequestContext, req: ImportRequest, region: str
     return {"glance_source": source.id}
 
 
-def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image, req: ImportRequest, request_id: str, region: str) -> Task:
+def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image, req: ImportRequest, region: str) -> Task:
     """Check the image may be imported this way now, and record the task."""
     authorize("image:copy_image" if req.method == "copy-image" else "image:import_image", policy_target(image))
     busy = image.extra.get(TASK_PROPERTY)
@@ -136,23 +136,7 @@ def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image,
     if req.method != "copy-image" and (image.disk_format is None or image.container_format is None):
         raise Conflict("Properties disk_format, container_format must be set prior to importing data.")
     stamp = now()
-    task = Task(
-        id=new_id(),
-        type="api_image_import",
-        status="processing",
-        owner=image.owner,
-        image_id=image.id,
-        user_id=ctx.user_id,
-        request_id=request_id,
-        input={"image_id": image.id, "import_req": req.body, "backend": req.stores, **_source_of(db, ctx, req, region)},
-        result=None,
-        message="",
-        # full resolution, so tasks of one image list newest first even within a second
-        created_at=utcnow(),
-        updated_at=utcnow(),
-        expires_at=None,
-    )
-    db.add(task)
+    task = new_task(db, ctx, image, "api_image_import", {"import_req": req.body, "backend": req.stores, **_source_of(db, ctx, req, region)})
     if req.method != "copy-image":
         image.status = IMPORTING
     set_property(image, TASK_PROPERTY, task.id)
@@ -335,6 +319,27 @@ class Importer:
             finish_task(db, task_id, "failure", reason, None)
 
 
+def new_task(db: Session, ctx: RequestContext, image: Image, kind: str, given: dict[str, Any]) -> Task:
+    """A task about to run for `image`, recorded with the request that asked for it."""
+    task = Task(
+        id=new_id(),
+        type=kind,
+        status="processing",
+        owner=image.owner,
+        image_id=image.id,
+        user_id=ctx.user_id,
+        request_id=ctx.request_id,
+        input={"image_id": image.id, **given},
+        result=None,
+        message="",
+        # full resolution, so tasks of one image list newest first even within a second
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    db.add(task)
+    return task
+
+
 def finish_task(db: Session, task_id: str, status: str, message: str, result: dict[str, Any] | None) -> None:
     task = db.get(Task, task_id)
     if task is None:
@@ -379,7 +384,7 @@ def create_task(db: Session, ctx: RequestContext, body: Any, stores: Stores, opt
     if image.disk_format is None or image.container_format is None:
         raise BadRequest("Invalid task input: image_properties need a disk_format and a container_format.")
     req = ImportRequest("web-download", given["import_from"], [stores.default.id], True, {"method": {"name": "web-download", "uri": given["import_from"]}})
-    task = start_import(db, ctx, lambda *_: None, image, req, ctx.request_id, "")
+    task = start_import(db, ctx, lambda *_: None, image, req, "")
     task.type = "import"
     task.input = {**given, "import_req": req.body, "backend": req.stores}
     return task

@@ -24,8 +24,8 @@ from pocketstack.core.faults import BadRequest, Conflict, Forbidden
 
 from ..models import ACTIVE, IMPORTING, QUEUED, Image, Task
 from ..store import BLOCK
-from .common import new_id, now
-from .imports import check_web_download_uri, finish_task
+from .common import now
+from .imports import check_web_download_uri, finish_task, new_task
 
 HASH_ALGOS = ("sha256", "sha384", "sha512")
 HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -177,25 +177,10 @@ def start_location_import(db: Session, ctx: RequestContext, image: Image, body: 
     validation = check_validation_data(body.get("validation_data"))
     if image.status != QUEUED:
         raise Conflict(f"Locations can be added only to queued images; image {image.id} is {image.status}.")
-    stamp = now()
-    task = Task(
-        id=new_id(),
-        type="location_import",
-        status="processing",
-        owner=image.owner,
-        image_id=image.id,
-        user_id=ctx.user_id,
-        request_id=ctx.request_id,
-        input={"image_id": image.id, "loc_url": url, "validation_data": validation},
-        result=None,
-        message="",
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    db.add(task)
+    task = new_task(db, ctx, image, "location_import", {"loc_url": url, "validation_data": validation})
     image.locations = [{"url": url, "metadata": {}}]
     image.status = IMPORTING
-    image.updated_at = stamp
+    image.updated_at = now()
     return task
 
 
