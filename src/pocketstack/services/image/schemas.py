@@ -12,6 +12,7 @@ from typing import Any
 
 from pocketstack.core.faults import BadRequest, Forbidden
 
+from . import schema_docs
 from .formats import CONTAINER_FORMATS, DISK_FORMATS
 
 VISIBILITIES = ("public", "private", "shared", "community")
@@ -20,15 +21,11 @@ MAX_NAME = 255  # property names, image names, tags
 MAX_PROPERTY_VALUE = 65535
 UUID_RE = re.compile(r"^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$")
 
-# shown on every image, set only by the service
-READ_ONLY = frozenset(
-    {
-        "status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size", "created_at",
-        "updated_at", "file", "self", "schema", "direct_url", "stores", "locations",
-    }
-)  # fmt: skip
+# what the image schema (schema_docs, the document clients read) marks read-only, and
+# locations, which only the JSON-patch of /locations changes
+READ_ONLY = frozenset(schema_docs.read_only_image_property_names()) | {"locations"}
 # core properties a request may set (id only at creation)
-WRITABLE_CORE = frozenset({"name", "visibility", "disk_format", "container_format", "min_disk", "min_ram", "protected", "os_hidden", "tags", "owner"})
+WRITABLE_CORE = frozenset(schema_docs.core_image_property_names()) - READ_ONLY - {"id"}
 RESERVED_PREFIX = "os_glance"
 
 
