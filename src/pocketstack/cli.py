@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from pocketstack.config import Settings, load_settings
 
 log = logging.getLogger("pocketstack")
@@ -29,15 +31,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(
-        args.config,
-        data_dir=args.data_dir,
-        database_url=args.database_url,
-        host=args.host,
-        port=args.port,
-        public_url=args.public_url,
-        log_level=args.log_level,
-    )
+    try:
+        return load_settings(
+            args.config,
+            data_dir=args.data_dir,
+            database_url=args.database_url,
+            host=args.host,
+            port=args.port,
+            public_url=args.public_url,
+            log_level=args.log_level,
+        )
+    except ValidationError as exc:
+        # a wrong setting is the operator's to fix: say which, without a traceback
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        raise SystemExit(f"pocketstack: invalid settings: {problems}") from None
 
 
 def _setup_logging(level: str) -> None:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(os.environ.get("POCKETSTACK_DATA_DIR", "/var/lib/pocketstack"))
@@ -73,6 +73,17 @@ class ImageSettings(BaseModel):
     # (file paths of this machine included), and let owners manage locations by JSON-patch
     show_multiple_locations: bool = False
     show_image_direct_url: bool = False
+
+    @model_validator(mode="after")
+    def _stores_agree(self) -> ImageSettings:
+        if self.default_store not in self.stores:
+            raise ValueError(f"image.default_store {self.default_store!r} is not one of image.stores ({', '.join(self.stores)})")
+        unknown = set(self.store_weights) - set(self.stores)
+        if unknown:
+            raise ValueError(f"image.store_weights names stores that do not exist: {', '.join(sorted(unknown))}")
+        if self.http_store and self.http_store_id in self.stores:
+            raise ValueError(f"image.http_store_id {self.http_store_id!r} is also the id of a filesystem store")
+        return self
 
 
 class Settings(BaseSettings):

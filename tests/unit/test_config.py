@@ -78,3 +78,19 @@ def test_unknown_and_badly_typed_settings_are_refused(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "no_such_setting = 1\n"))
     with pytest.raises(ValidationError):
         load_settings(write(tmp_path, 'port = "many"\n'))
+
+
+def test_image_store_settings_must_agree() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from pocketstack.config import ImageSettings
+
+    for bad in (
+        {"stores": {"a": "x"}, "default_store": "b"},
+        {"store_weights": {"nowhere": 5}},
+        {"http_store": True, "http_store_id": "local"},
+    ):
+        with pytest.raises(ValidationError):
+            ImageSettings(**bad)
+    assert ImageSettings(stores={"a": "x"}, default_store="a", store_weights={"a": 1}).default_store == "a"

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pocketstack.config import ImageSettings
 
@@ -39,7 +40,27 @@ class Received:
     hash_value: str  # os_hash_value with the configured algorithm
 
 
+class ImageStore(Protocol):
+    """What the image service asks of a store (a filesystem directory today; an object
+    store or Ceph pool would answer the same calls)."""
+
+    id: str
+    description: str
+
+    def ensure(self) -> None: ...
+    def path(self, image_id: str) -> Path: ...
+    def has(self, image_id: str) -> bool: ...
+    def new_temp(self) -> Path: ...
+    def commit(self, temp: Path, image_id: str) -> Path: ...
+    def copy_in(self, source: Path, image_id: str) -> None: ...
+    def delete(self, image_id: str) -> None: ...
+    def clean_incoming(self) -> int: ...
+    def space(self) -> tuple[int, int]: ...
+
+
 class FilesystemStore:
+    """A store that is a directory: <root>/<image id>, written through <root>/.incoming."""
+
     def __init__(self, store_id: str, root: Path, description: str = "") -> None:
         self.id = store_id
         self.root = root
@@ -103,7 +124,7 @@ class Stores:
 
     def __init__(self, root: Path, settings: ImageSettings) -> None:
         self.settings = settings
-        self.by_id = {sid: FilesystemStore(sid, root / sid, desc) for sid, desc in settings.stores.items()}
+        self.by_id: dict[str, ImageStore] = {sid: FilesystemStore(sid, root / sid, desc) for sid, desc in settings.stores.items()}
         self.default = self.by_id[settings.default_store]
         self.staging = FilesystemStore(STAGING, root / STAGING, "data staged for import")
 
@@ -122,7 +143,7 @@ class Stores:
         """Heaviest store first, then by name: the order images show their stores in."""
         return sorted(store_ids, key=lambda sid: (-self.weight(sid), sid))
 
-    def get(self, store_id: str) -> FilesystemStore | None:
+    def get(self, store_id: str) -> ImageStore | None:
         return self.by_id.get(store_id)
 
     def locate(self, image_id: str, store_ids: list[str]) -> Path | None:

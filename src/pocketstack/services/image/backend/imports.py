@@ -27,7 +27,7 @@ from pocketstack.core.faults import BadRequest, Conflict
 
 from .. import formats, schemas
 from ..models import ACTIVE, IMPORTING, QUEUED, UPLOADING, Image, Task
-from ..store import BLOCK, FilesystemStore, Stores
+from ..store import BLOCK, ImageStore, Stores
 from .common import can_see, drop_property, new_id, now, policy_target, set_property
 
 log = logging.getLogger("pocketstack.image")
@@ -269,7 +269,7 @@ class Importer:
 
     def _copy_to_stores(self, task_id: str, image_id: str, source: Path, targets: list[str], data: NewData | None) -> None:
         for store_id in targets:
-            store: FilesystemStore = self.stores.by_id[store_id]
+            store: ImageStore = self.stores.by_id[store_id]
             store.copy_in(source, image_id)
             with self.db.write() as db:
                 image = db.get(Image, image_id)

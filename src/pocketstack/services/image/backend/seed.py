@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .. import formats
 from ..models import ACTIVE, Image
-from ..store import FilesystemStore
+from ..store import ImageStore
 from .common import new_id, now
 from .imports import hash_file
 
@@ -20,7 +20,7 @@ log = logging.getLogger("pocketstack.image")
 SUFFIX_FORMATS = {".qcow2": "qcow2", ".img": "raw", ".raw": "raw", ".iso": "iso", ".vmdk": "vmdk", ".vdi": "vdi", ".vhd": "vhd", ".vhdx": "vhdx"}
 
 
-def ensure_public_image(db: Session, store: FilesystemStore, path: Path, owner: str, hash_algo: str) -> Image | None:
+def ensure_public_image(db: Session, store: ImageStore, path: Path, owner: str, hash_algo: str) -> Image | None:
     """Publish `path` once; returns the image (None when the file is missing)."""
     name = path.stem
     existing = db.scalars(select(Image).where(Image.name == name, Image.visibility == "public")).first()
