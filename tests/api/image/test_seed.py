@@ -50,3 +50,35 @@ def test_seed_image_is_published_once_and_restart_recovers(tmp_path: Path) -> No
         assert not (store / ".incoming" / "partial").exists()
         assert not (store / "no-such-image").exists()
         assert (store / image["id"]).exists()
+
+
+def test_a_killed_server_leaves_no_half_upload(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    cloud = LiveCloud(tmp_path / "data")
+    with cloud:
+        client = admin_images(cloud)
+        image = client.post("/v2/images", json={"name": "cut", "disk_format": "raw", "container_format": "bare"}).json()
+        host, port = cloud.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            head = (
+                f"PUT /image/v2/images/{image['id']}/file HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {client.headers['X-Auth-Token']}\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Length: 100000000\r\n\r\n"
+            )
+            sock.sendall(head.encode() + b"x" * 5_000_000)
+            for _ in range(100):
+                if client.get(f"/v2/images/{image['id']}").json()["status"] == "saving":
+                    break
+                time.sleep(0.05)
+            assert cloud.proc is not None
+            cloud.proc.kill()  # SIGKILL, by PID: no shutdown code runs
+            cloud.proc.wait()
+        incoming = cloud.data_dir / "images" / "local" / ".incoming"
+        assert list(incoming.iterdir())  # the partial file is there...
+        cloud.start()
+        client = admin_images(cloud)
+        shown = client.get(f"/v2/images/{image['id']}").json()
+        assert (shown["status"], shown["size"]) == ("queued", None)
+        assert list(incoming.iterdir()) == []  # ...and the restart removed it
+        assert client.put(f"/v2/images/{image['id']}/file", content=b"\0" * 512, headers={"Content-Type": "application/octet-stream"}).status_code == 204
