@@ -39,10 +39,11 @@ class PageRequest:
     page_reverse: bool = False
 
 
-def page_request(query: Mapping[str, str], *, max_limit: int = DEFAULT_MAX_LIMIT) -> PageRequest:
-    """Read limit, marker and page_reverse from the query string."""
+def page_request(query: Mapping[str, str], *, max_limit: int = DEFAULT_MAX_LIMIT, default_limit: int | None = None) -> PageRequest:
+    """Read limit, marker and page_reverse from the query string (no limit given: the
+    default page size, or as many as allowed)."""
     raw = query.get("limit")
-    limit = max_limit
+    limit = default_limit or max_limit
     if raw is not None:
         if not re.fullmatch(r"\s*[0-9]+\s*", raw):
             raise BadRequest(f"Invalid input for field 'limit': {raw[:40]!r} is not a non-negative integer.")

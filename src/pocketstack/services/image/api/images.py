@@ -31,9 +31,7 @@ def create_image(call: Call) -> Any:
 @api.route("GET", "/v2/images")
 def list_images(call: Call) -> Any:
     call.authorize("image:get_images")
-    page = page_request(call.query, max_limit=LIST_LIMIT_MAX)
-    if "limit" not in call.query:
-        page = type(page)(limit=LIST_LIMIT_DEFAULT, marker=page.marker)
+    page = page_request(call.query, max_limit=LIST_LIMIT_MAX, default_limit=LIST_LIMIT_DEFAULT)
     multi = {key: call.query.getlist(key) for key in call.query.keys()}
     result = backend.list_images(call.db, call.ctx, call.query, multi, page)
     return views.image_list(result.items, result, call.query, call.cloud.image.look)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from pocketstack.config import ImageSettings
@@ -193,13 +192,6 @@ RESERVED_QUERY = {"limit", "marker", "sort_key", "sort_dir", "sort", "visibility
 COLUMN_FILTERS = {"name", "status", "owner", "disk_format", "container_format", "id", "checksum", "os_hash_value", "protected"}
 
 
-@dataclass
-class ListQuery:
-    filters: list[Any]
-    order: list[tuple[Any, bool]]
-    page: PageRequest
-
-
 def list_images(db: Session, ctx: RequestContext, query: Mapping[str, str], multi: Mapping[str, list[str]], page: PageRequest) -> Any:
     stmt: Select[Any] = select(Image).where(_visible_in_list(ctx, query))
     for condition in _filters(query, multi):
@@ -220,10 +212,10 @@ def _visible_in_list(ctx: RequestContext, query: Mapping[str, str]) -> Any:
     shared_with_me = and_(Image.visibility == "shared", is_member_of(Image.id, ctx.project_id, statuses))
     if visibility is None:
         if ctx.is_admin:
-            return and_()
+            return true()
         # the default list: what the project owns, public images, and accepted shares
         return or_(mine, Image.visibility == "public", shared_with_me)
-    by_visibility = and_() if visibility == "all" else Image.visibility == visibility
+    by_visibility = true() if visibility == "all" else Image.visibility == visibility
     if ctx.is_admin and visibility != "shared":
         return by_visibility
     if visibility == "shared":
