@@ -136,7 +136,8 @@ def start_import(db: Session, ctx: RequestContext, authorize: Any, image: Image,
     if req.method != "copy-image" and (image.disk_format is None or image.container_format is None):
         raise Conflict("Properties disk_format, container_format must be set prior to importing data.")
     stamp = now()
-    task = new_task(db, ctx, image, "api_image_import", {"import_req": req.body, "backend": req.stores, **_source_of(db, ctx, req, region)})
+    given = {"import_req": req.body, "backend": req.stores, "all_stores_must_succeed": req.all_stores_must_succeed}
+    task = new_task(db, ctx, image, "api_image_import", {**given, **_source_of(db, ctx, req, region)})
     if req.method != "copy-image":
         image.status = IMPORTING
     set_property(image, TASK_PROPERTY, task.id)
@@ -183,6 +184,7 @@ class Importer:
                 return
             method = {**task.input["import_req"]["method"], "glance_source": task.input.get("glance_source"), "problem": task.input.get("glance_source_problem")}
             targets = list(task.input["backend"])
+            must_all = bool(task.input.get("all_stores_must_succeed", True))
             disk_format = image.disk_format or "raw"
             image_id = image.id
             held = list(image.stores)
@@ -194,7 +196,7 @@ class Importer:
                     raise ImportFailed("the image's data is missing from its stores")
             else:
                 source, data = self._prepare(method, image_id, disk_format, scratch)
-            self._copy_to_stores(task_id, image_id, source, targets, data)
+            self._copy_to_stores(task_id, image_id, source, targets, data, must_all)
             if method["name"] == "glance-direct":
                 self.stores.staging.delete(image_id)
         except Exception as exc:
@@ -267,10 +269,19 @@ class Importer:
             raise ImportFailed(f"web-download failed: {exc}") from None
         return temp
 
-    def _copy_to_stores(self, task_id: str, image_id: str, source: Path, targets: list[str], data: NewData | None) -> None:
+    def _copy_to_stores(self, task_id: str, image_id: str, source: Path, targets: list[str], data: NewData | None, must_all: bool) -> None:
+        failed: list[str] = []
         for store_id in targets:
             store: ImageStore = self.stores.by_id[store_id]
-            store.copy_in(source, image_id)
+            try:
+                store.copy_in(source, image_id)
+            except OSError as exc:
+                # all_stores_must_succeed=false: note the store and go on with the others
+                if must_all or len(failed) + 1 == len(targets):
+                    raise ImportFailed(f"writing to store {store_id} failed: {exc}") from None
+                log.warning("import task %s: store %s failed: %s", task_id, store_id, exc)
+                failed.append(store_id)
+                continue
             with self.db.write() as db:
                 image = db.get(Image, image_id)
                 if image is None:  # deleted meanwhile: the data goes too
@@ -282,6 +293,8 @@ class Importer:
             if image is not None:
                 drop_property(image, TASK_PROPERTY)
                 drop_property(image, "os_glance_stage_host")
+                set_property(image, FAILED_PROPERTY, ",".join(failed))
+                set_property(image, IMPORTING_PROPERTY, "")
             finish_task(db, task_id, "success", "", {"image_id": image_id})
 
     @staticmethod
