@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from pocketstack.config import ImageSettings
 
@@ -208,7 +208,7 @@ async def receive(chunks: AsyncIterator[bytes], temp: Path, hash_algo: str, limi
     md5 = hashlib.md5(usedforsecurity=False)
     other = hashlib.new(hash_algo)
     size = 0
-    with open(temp, "wb", buffering=0) as out:
+    with open(temp, "wb") as out:  # buffered: it completes partial writes, large ones pass straight through
         lanes = _Lanes(_each(md5.update), _each(other.update), out.writelines)
         try:
             async for block in _blocks(chunks):
@@ -217,7 +217,7 @@ async def receive(chunks: AsyncIterator[bytes], temp: Path, hash_algo: str, limi
                     raise DataTooLarge(f"Image data exceeds the limit of {limit} bytes.")
                 await lanes.submit(block)
             await lanes.drain()
-            await asyncio.get_running_loop().run_in_executor(lanes.pools[-1], os.fsync, out.fileno())
+            await asyncio.get_running_loop().run_in_executor(lanes.pools[-1], _flush_and_sync, out)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
@@ -225,6 +225,11 @@ async def receive(chunks: AsyncIterator[bytes], temp: Path, hash_algo: str, limi
             # in-flight writes finish before the file closes (or goes away)
             await asyncio.get_running_loop().run_in_executor(None, lanes.close)
     return Received(temp, size, md5.hexdigest(), other.hexdigest())
+
+
+def _flush_and_sync(out: BinaryIO) -> None:
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def _each(update: Callable[[bytes], object]) -> Callable[[list[bytes]], None]:
