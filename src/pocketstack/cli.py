@@ -1,4 +1,4 @@
-"""`pocketstack` command line: allinone, serve, db upgrade, bootstrap, status, keys rotate."""
+"""`pocketstack` command line: allinone, serve, db upgrade, bootstrap, status, keys rotate, guest-image."""
 
 from __future__ import annotations
 
@@ -241,6 +241,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guest_image(args: argparse.Namespace) -> int:
+    from pocketstack.guest import GuestImageError, build_test_image
+
+    cache_dir = args.cache_dir or _settings(args).data_dir / "guest-images"
+    try:
+        print(build_test_image(cache_dir))
+    except GuestImageError as exc:
+        raise SystemExit(f"pocketstack: cannot build the guest image: {exc}") from None
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pocketstack", description="An OpenStack-compatible cloud in one package.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -263,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     _common(rotate)
     rotate.add_argument("--max-active-keys", type=int, default=3)
     keys.set_defaults(func=cmd_keys)
+    guest_image = sub.add_parser("guest-image", help="build (once, cached) the test guest image and print its path")
+    _common(guest_image)
+    guest_image.add_argument("--cache-dir", type=Path, help="where the image and its packages are kept (default DATA_DIR/guest-images)")
+    guest_image.set_defaults(func=cmd_guest_image)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
