@@ -108,6 +108,8 @@ def build_app(settings: Settings, cloud: Cloud | None = None) -> CloudApp:
     mounts: dict[str, ASGIApp] = {}
     for service in cloud.services:
         router = service.router()
+        # a service that speaks microversions (compute, volume) declares them; others are left as they are
+        router.microversions = getattr(service, "microversions", None)
         # slashes are the dispatcher's business: never answer with a redirect
         routes = router.starlette_routes()
         mounts[service.prefix] = Router(routes=routes, default=not_found_app(router.render_fault), redirect_slashes=False)

@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from .context import RequestContext
 from .faults import BadRequest, Conflict, Fault, FaultRenderer, MethodNotAllowed, NotFound, PayloadTooLarge, Unauthorized
+from .microversions import Microversions, Version, VersionRange
 
 log = logging.getLogger("pocketstack.api")
 M = TypeVar("M", bound=BaseModel)
@@ -43,6 +44,8 @@ T = TypeVar("T")
 Handler = Callable[["Call"], Any]
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# where the negotiated microversion travels from the router to the Call, in scope["state"]
+VERSION_STATE_KEY = "microversion"
 
 
 class Call:
@@ -57,6 +60,8 @@ class Call:
         self.ctx: RequestContext = request.scope["state"]["context"]
         self.cloud: Any = request.app.state.cloud
         self.response_headers: dict[str, str] = {}
+        # the microversion this request is served at; None for services without microversions
+        self.version: Version | None = request.scope["state"].get(VERSION_STATE_KEY)
 
     async def transaction(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         """For stream handlers: run work(db) on a worker thread inside one transaction."""
@@ -185,6 +190,8 @@ class Operation:
     # an async handler that reads the body itself (call.request.stream()) and opens
     # its own transactions: uploads of any size, never held in memory
     stream: bool = False
+    # the microversions this handler serves (None: all of them, or an unversioned service)
+    versions: VersionRange | None = None
 
 
 class ApiRouter:
@@ -195,6 +202,8 @@ class ApiRouter:
         self.operations: list[Operation] = []
         # called after every committed write (e.g. identity drops its token cache)
         self.after_write = after_write
+        # set by a service that speaks microversions (compute, volume); None: no negotiation at all
+        self.microversions: Microversions | None = None
 
     def route(
         self,
@@ -205,10 +214,14 @@ class ApiRouter:
         tx: str | None = None,
         fast: Handler | None = None,
         stream: bool = False,
+        min_version: str | None = None,
+        max_version: str | None = None,
     ) -> Callable[[Handler], Handler]:
+        versions = VersionRange(min_version, max_version) if min_version or max_version else None
+
         def register(handler: Handler) -> Handler:
             mode = "none" if stream else tx or ("write" if method in WRITE_METHODS else "read")
-            self.operations.append(Operation(method, path, handler, status, mode, fast, stream))
+            self.operations.append(Operation(method, path, handler, status, mode, fast, stream, versions))
             return handler
 
         return register
@@ -219,46 +232,79 @@ class ApiRouter:
     def starlette_routes(self) -> list[Route]:
         """One Starlette Route per path, dispatching on method ourselves so that a
         wrong method gets a 405 in the service's own error format."""
-        by_path: dict[str, dict[str, Operation]] = {}
+        by_path: dict[str, dict[str, list[Operation]]] = {}
         for op in self.operations:
-            by_path.setdefault(op.path, {})[op.method] = op
+            self._check_versions(op, by_path.get(op.path, {}).get(op.method, []))
+            by_path.setdefault(op.path, {}).setdefault(op.method, []).append(op)
         # static segments before parameters, so /v3/auth/tokens wins over /v3/auth/{x}
         ordered = sorted(by_path.items(), key=lambda kv: _route_sort_key(kv[0]))
         every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         return [Route(path, self._endpoint(ops), methods=every) for path, ops in ordered]
 
-    def _endpoint(self, ops: dict[str, Operation]) -> Callable[[Request], Any]:
+    def _check_versions(self, op: Operation, same_route: list[Operation]) -> None:
+        """Mistakes in a route table fail at start-up, not on some request later."""
+        if op.versions is not None and self.microversions is None:
+            raise ValueError(f"{op.method} {op.path} declares a version range but its service has no microversions")
+        for other in same_route:
+            if (op.versions or VersionRange()).overlaps(other.versions or VersionRange()):
+                raise ValueError(f"{op.method} {op.path} has two handlers for the same version ({other.versions}, {op.versions})")
+
+    def _endpoint(self, ops: dict[str, list[Operation]]) -> Callable[[Request], Any]:
         allowed = sorted(set(ops) | ({"HEAD"} if "GET" in ops else set()))
 
         async def endpoint(request: Request) -> Response:
             method = request.method
-            op = ops.get(method) or (ops.get("GET") if method == "HEAD" else None)
-            if op is None:
+            candidates = ops.get(method) or (ops.get("GET", []) if method == "HEAD" else [])
+            if not candidates:
                 fault = MethodNotAllowed(f"The method {method} is not supported for this resource.")
                 return self.render_fault(fault, {"Allow": ", ".join(allowed)})
+            if self.microversions is None:
+                return await self._serve(candidates[0], request)
             try:
-                # no database stores NUL in text: refuse it before it gets there
-                if "\x00" in request.url.path:
-                    raise NotFound("The resource could not be found.")
-                if "%00" in request.url.query:
-                    raise BadRequest("NUL characters are not allowed in the query string.")
-                if op.stream:
-                    call = Call(request, b"", None)
-                    result = await op.handler(call)
-                    return self._finish(method, to_response(result, op.status, call.response_headers))
-                body = await read_body(request, request.app.state.cloud.settings.max_request_body)
-                response = self._run_fast(op, request, body) if op.fast else None
-                if response is None:
-                    response = await run_in_threadpool(self._run, op, request, body)
+                version = self.microversions.negotiate(request.headers)
             except Fault as fault:
-                response = self.render_fault(fault, {})
-            except Exception:
-                # a bug, not the caller's fault: log it whole, answer in the service's format
-                log.exception("unhandled error in %s %s", method, request.url.path)
-                response = self.render_fault(Fault("An unexpected error prevented the server from fulfilling your request."), {})
-            return self._finish(method, response)
+                # no version was agreed on, so the answer names none (as Nova's)
+                return self._finish(method, self.render_fault(fault, {}))
+            request.scope["state"][VERSION_STATE_KEY] = version
+            op = next((op for op in candidates if op.versions is None or version in op.versions), None)
+            if op is None:
+                # Nova: a method that does not exist at the requested version is not found
+                response = self._finish(method, self.render_fault(NotFound("The resource could not be found."), {}))
+            else:
+                response = await self._serve(op, request)
+            return self._mark_version(response, self.microversions, version)
 
         return endpoint
+
+    @staticmethod
+    def _mark_version(response: Response, microversions: Microversions, version: Version) -> Response:
+        response.headers.update(microversions.response_headers(version))
+        response.headers.add_vary_header(microversions.vary)
+        return response
+
+    async def _serve(self, op: Operation, request: Request) -> Response:
+        method = request.method
+        try:
+            # no database stores NUL in text: refuse it before it gets there
+            if "\x00" in request.url.path:
+                raise NotFound("The resource could not be found.")
+            if "%00" in request.url.query:
+                raise BadRequest("NUL characters are not allowed in the query string.")
+            if op.stream:
+                call = Call(request, b"", None)
+                result = await op.handler(call)
+                return self._finish(method, to_response(result, op.status, call.response_headers))
+            body = await read_body(request, request.app.state.cloud.settings.max_request_body)
+            response = self._run_fast(op, request, body) if op.fast else None
+            if response is None:
+                response = await run_in_threadpool(self._run, op, request, body)
+        except Fault as fault:
+            response = self.render_fault(fault, {})
+        except Exception:
+            # a bug, not the caller's fault: log it whole, answer in the service's format
+            log.exception("unhandled error in %s %s", method, request.url.path)
+            response = self.render_fault(Fault("An unexpected error prevented the server from fulfilling your request."), {})
+        return self._finish(method, response)
 
     @staticmethod
     def _finish(method: str, response: Response) -> Response:

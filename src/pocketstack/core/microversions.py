@@ -44,7 +44,7 @@ class Version:
 
     @classmethod
     def parse(cls, text: str) -> Version:
-        """"2.47" -> Version(2, 47); ValueError for anything else."""
+        """Parse "2.47" into Version(2, 47); ValueError for anything else."""
         match = _VERSION_PATTERN.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
             raise ValueError(f"{text!r} is not a MAJOR.MINOR version")
@@ -166,9 +166,7 @@ class Microversions:
         except ValueError:
             raise BadRequest(f"API Version String {asked} is of invalid format. Must be of format MajorNum.MinorNum.") from None
         if version not in self.supported:
-            raise NotAcceptable(
-                f"Version {version} is not supported by the API. Minimum is {self.minimum} and maximum is {self.maximum}."
-            )
+            raise NotAcceptable(f"Version {version} is not supported by the API. Minimum is {self.minimum} and maximum is {self.maximum}.")
         return version
 
     def response_headers(self, version: Version) -> dict[str, str]:
