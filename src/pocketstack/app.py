@@ -17,13 +17,14 @@ from pocketstack.core.db import Database
 from pocketstack.core.faults import keystone_fault
 from pocketstack.core.middleware import RequestMiddleware
 from pocketstack.core.policy import Enforcer
+from pocketstack.services.compute.service import ComputeService
 from pocketstack.services.identity.service import IdentityService
 from pocketstack.services.image.service import ImageService
 
 log = logging.getLogger("pocketstack")
 
 # every service but identity (always there) can be switched off in settings.services
-SERVICE_CLASSES = {"image": ImageService}
+SERVICE_CLASSES = {"image": ImageService, "compute": ComputeService}
 
 
 class Cloud:
