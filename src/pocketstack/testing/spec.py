@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 # the newest spec of each service, as the files are named in api-specs/openapi/specs/<service>/
-SPEC_FILES = {"identity": "identity/v3.14.yaml", "image": "image/v2.16.yaml"}
+SPEC_FILES = {"identity": "identity/v3.14.yaml", "image": "image/v2.16.yaml", "compute": "compute/v2.96.yaml"}
 
 # Keystone's error body (keystone.exception.Error): every 4xx/5xx from the identity API
 KEYSTONE_ERROR_SCHEMA: dict[str, Any] = {
@@ -80,7 +80,38 @@ def _usage_object(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": counter}
 
 
+def _draft4_exclusive_minimum(schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("exclusiveMinimum") is not True or "minimum" not in schema:
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("minimum", "exclusiveMinimum")}
+    return {**rest, "exclusiveMinimum": schema["minimum"]}
+
+
+def _nova_flavor(schema: dict[str, Any]) -> dict[str, Any]:
+    """A flavor as Nova shows it also says whether it is disabled and, from 2.55, its
+    description (null when it has none); the spec's closed flavor object omits both."""
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return {**schema, "items": _nova_flavor(schema["items"])}
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or "ram" not in properties:
+        return schema
+    extra = {"OS-FLV-DISABLED:disabled": {"type": "boolean"}, "description": {"type": ["string", "null"]}}
+    return {**schema, "properties": {**extra, **properties}}
+
+
 ERRATA: dict[str, dict[str, Any]] = {
+    "compute": {
+        # before 2.75 Nova shows "no swap" as "" (the spec's own text says so; its
+        # pattern ^[0-9]+$ forbids it)
+        "swap": lambda s: {**s, "pattern": "^[0-9]*$"} if s.get("pattern") == "^[0-9]+$" else s,
+        # flavor descriptions (2.55+) are null when none was given
+        "description": _nullable,
+        "flavor": _nova_flavor,
+        "flavors": _nova_flavor,
+        # written in draft 4's words (exclusiveMinimum: true beside minimum: 0), which
+        # 2020-12 reads as "more than 1": the factor must be more than 0
+        "rxtx_factor": _draft4_exclusive_minimum,
+    },
     "image": {
         # GET /v2/info/usage answers {"usage": {"image_size_total": {"limit": L, "usage": U}, ...}}
         # (Glance's api-ref and glance/api/v2/discovery.py); the spec calls it an array

@@ -1,0 +1,1 @@
+"""Request bodies of the compute API (pydantic models, one module per resource)."""
