@@ -13,6 +13,7 @@ from pocketstack.core.microversions import Microversions, VersionRange
 
 from . import policy
 from .api import build_router
+from .backend.flavors import ensure_default_flavors
 
 # the newest Nova microversion these routes answer for (each resource honours the
 # differences up to it); the oldest is 2.1
@@ -38,3 +39,8 @@ class ComputeService:
     def catalog_endpoints(self, public_url: str) -> dict[str, str]:
         url = f"{public_url}{self.prefix}/v2.1"
         return {"public": url, "internal": url, "admin": url}
+
+    def bootstrap(self, made: dict[str, str]) -> None:
+        """A fresh cloud gets Nova's classic flavors (and m1.nano for the test guest)."""
+        with self.db.write() as db:
+            ensure_default_flavors(db)
