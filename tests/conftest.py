@@ -169,9 +169,8 @@ def login(cloud: LiveCloud, user: dict[str, Any], password: str, project_id: str
     return Identity(cloud, reply.headers["X-Subject-Token"])
 
 
-@pytest.fixture(scope="session")
-def osc(cloud: LiveCloud) -> Any:
-    """Run the stock `openstack` CLI as admin (keystonerc_admin); returns CompletedProcess."""
+def cli_runner(cloud: LiveCloud) -> Any:
+    """Run the stock `openstack` CLI as admin (keystonerc_admin) of `cloud`; returns CompletedProcess."""
 
     def run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
@@ -184,9 +183,8 @@ def osc(cloud: LiveCloud) -> Any:
     return run
 
 
-@pytest.fixture(scope="session")
-def sdk(cloud: LiveCloud) -> Any:
-    """An openstacksdk Connection as admin."""
+def sdk_connection(cloud: LiveCloud) -> Any:
+    """An openstacksdk Connection as the admin of `cloud`."""
     import openstack
 
     env = cloud.env("admin")
@@ -199,6 +197,16 @@ def sdk(cloud: LiveCloud) -> Any:
         project_domain_name="Default",
         region_name=env["OS_REGION_NAME"],
     )
+
+
+@pytest.fixture(scope="session")
+def osc(cloud: LiveCloud) -> Any:
+    return cli_runner(cloud)
+
+
+@pytest.fixture(scope="session")
+def sdk(cloud: LiveCloud) -> Any:
+    return sdk_connection(cloud)
 
 
 # A test may call record_property("summary", line) to have that line printed at the end

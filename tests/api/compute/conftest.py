@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.conftest import Identity, ServiceClient, login, make_project, make_user, password_token
+from tests.conftest import Identity, ServiceClient, cli_runner, login, make_project, make_user, password_token, sdk_connection
 
 NOVA_LATEST = {"OpenStack-API-Version": "compute latest"}
 
@@ -60,3 +60,15 @@ def member(compute_cloud: LiveCloud, compute_admin: Identity) -> Callable[..., M
         return Member(project, user, identity, identity.service("/compute/v2.1"))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def compute_osc(compute_cloud: LiveCloud) -> Any:
+    """The stock `openstack` CLI as this cloud's admin."""
+    return cli_runner(compute_cloud)
+
+
+@pytest.fixture(scope="session")
+def compute_sdk(compute_cloud: LiveCloud) -> Any:
+    """An openstacksdk Connection as this cloud's admin."""
+    return sdk_connection(compute_cloud)

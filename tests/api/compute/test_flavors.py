@@ -4,17 +4,14 @@ compute OpenAPI description, and the stock `openstack flavor` commands."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from pocketstack.testing.server import LiveCloud
 from pocketstack.testing.spec import ApiSpec, load_spec, validate_body
 from tests.api.compute.conftest import Member
-from tests.conftest import BIN, ServiceClient, unique
+from tests.conftest import ServiceClient, unique
 
 
 def at(version: str) -> dict[str, str]:
@@ -289,13 +286,9 @@ def test_extra_specs(spec: ApiSpec | None, nova: ServiceClient, member: Callable
     assert set(call(spec, nova, "GET", specs, 200)["extra_specs"]) == {"hw:cpu_policy", "quota:cpu_shares"}
 
 
-def test_openstack_cli(compute_cloud: LiveCloud) -> None:
+def test_openstack_cli(compute_osc: Any) -> None:
     def openstack(*args: str) -> str:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        env.update(compute_cloud.env("admin"))
-        proc = subprocess.run([str(BIN / "openstack"), *args], capture_output=True, text=True, env=env, timeout=120)
-        assert proc.returncode == 0, f"openstack {' '.join(args)} failed:\n{proc.stderr}"
-        return proc.stdout
+        return str(compute_osc(*args).stdout)
 
     name = unique("cli")
     made = openstack("flavor", "create", "--ram", "1024", "--vcpus", "2", "--disk", "10", "--private", "--description", "via the CLI", "--property", "hw:cpu_policy=shared", "-f", "json", name)
@@ -311,19 +304,8 @@ def test_openstack_cli(compute_cloud: LiveCloud) -> None:
     assert name not in openstack("flavor", "list", "--all", "-f", "value", "-c", "Name")
 
 
-def test_openstacksdk(compute_cloud: LiveCloud) -> None:
-    import openstack
-
-    env = compute_cloud.env("admin")
-    conn = openstack.connect(
-        auth_url=env["OS_AUTH_URL"],
-        username=env["OS_USERNAME"],
-        password=env["OS_PASSWORD"],
-        project_name=env["OS_PROJECT_NAME"],
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name=env["OS_REGION_NAME"],
-    )
+def test_openstacksdk(compute_sdk: Any) -> None:
+    conn = compute_sdk
     name = unique("sdk")
     flavor = conn.compute.create_flavor(name=name, ram=2048, vcpus=1, disk=5, swap=0)
     assert conn.compute.find_flavor(name).id == flavor.id

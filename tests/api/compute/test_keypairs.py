@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +20,7 @@ from pocketstack.services.compute import keys
 from pocketstack.testing.server import LiveCloud
 from pocketstack.testing.spec import ApiSpec, load_spec
 from tests.api.compute.conftest import Member
-from tests.conftest import BIN, ServiceClient, login, make_user
+from tests.conftest import ServiceClient, login, make_user
 
 
 def mv(version: str) -> dict[str, str]:
@@ -298,13 +296,9 @@ def test_unknown_list_parameters_refused_from_2_75(user: Member) -> None:
 # -- stock clients ---------------------------------------------------------------------------------
 
 
-def test_openstack_cli(compute_cloud: LiveCloud, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")} | compute_cloud.env("admin")
-
+def test_openstack_cli(compute_osc: Any, tmp_path: Path) -> None:
     def openstack(*args: str) -> str:
-        proc = subprocess.run([str(BIN / "openstack"), *args], capture_output=True, text=True, env=env, timeout=120)
-        assert proc.returncode == 0, f"openstack {' '.join(args)}:\n{proc.stderr}"
-        return proc.stdout
+        return str(compute_osc(*args).stdout)
 
     public_key = ssh_public_key()
     key_file = tmp_path / "id.pub"
@@ -325,19 +319,8 @@ def test_openstack_cli(compute_cloud: LiveCloud, tmp_path: Path) -> None:
     assert not {imported, generated} & set(openstack("keypair", "list", "-f", "value", "-c", "Name").split())
 
 
-def test_openstacksdk(compute_cloud: LiveCloud) -> None:
-    import openstack
-
-    env = compute_cloud.env("admin")
-    conn = openstack.connect(
-        auth_url=env["OS_AUTH_URL"],
-        username=env["OS_USERNAME"],
-        password=env["OS_PASSWORD"],
-        project_name=env["OS_PROJECT_NAME"],
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name=env["OS_REGION_NAME"],
-    )
+def test_openstacksdk(compute_sdk: Any) -> None:
+    conn = compute_sdk
     public_key, key_name = ssh_public_key("rsa"), name("sdk")
     created = conn.compute.create_keypair(name=key_name, public_key=public_key)
     assert created.fingerprint == md5_fingerprint(public_key)
