@@ -127,6 +127,11 @@ def password_token(cloud: LiveCloud, user: dict[str, Any], scope: dict[str, Any]
 
 @pytest.fixture(scope="session")
 def admin(cloud: LiveCloud) -> Identity:
+    return admin_identity(cloud)
+
+
+def admin_identity(cloud: LiveCloud) -> Identity:
+    """The bootstrap admin of `cloud`, scoped to the admin project."""
     env = cloud.env("admin")
     reply = password_token(
         cloud,
@@ -160,6 +165,13 @@ def make_user(admin: Identity, project_id: str | None = None, role: str | None =
         granted = admin.put(f"/projects/{project_id}/users/{user['id']}/roles/{roles[role]}")
         assert granted.status_code == 204, granted.text
     return user, password
+
+
+def project_member(cloud: LiveCloud, admin: Identity, role: str = "member") -> tuple[dict[str, Any], dict[str, Any], Identity]:
+    """A new project with one new user holding `role` there, logged in: (project, user, identity)."""
+    project = make_project(admin)
+    user, password = make_user(admin, project["id"], role)
+    return project, user, login(cloud, user, password, project["id"])
 
 
 def login(cloud: LiveCloud, user: dict[str, Any], password: str, project_id: str | None = None) -> Identity:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -13,9 +12,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pycdlib
 import pytest
 
+from pocketstack.drivers.compute.configdrive import build_config_drive, nova_meta_data
 from pocketstack.guest import build_test_image
 from pocketstack.guest.scripts import MARKER
 
@@ -30,19 +29,6 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="session")
 def guest_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_test_image(tmp_path_factory.mktemp("guest-images"))
-
-
-def make_config_drive(path: Path, meta_data: dict, user_data: bytes) -> None:
-    """An ISO 9660 config drive laid out as nova writes it (label config-2, openstack/latest/...)."""
-    iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident="config-2")
-    iso.add_directory("/OPENSTACK", rr_name="openstack", joliet_path="/openstack")
-    iso.add_directory("/OPENSTACK/LATEST", rr_name="latest", joliet_path="/openstack/latest")
-    files = {"meta_data.json": json.dumps(meta_data).encode(), "user_data": user_data}
-    for number, (name, data) in enumerate(files.items()):
-        iso.add_fp(io.BytesIO(data), len(data), f"/OPENSTACK/LATEST/FILE{number}.;1", rr_name=name, joliet_path=f"/openstack/latest/{name}")
-    iso.write(str(path))
-    iso.close()
 
 
 class Guest:
@@ -130,13 +116,17 @@ def test_image_is_a_cached_qcow2(guest_image: Path) -> None:
 def test_guest_reads_config_drive_runs_user_data_and_powers_off(boot, tmp_path: Path) -> None:
     user_data_marker = f"USERDATA-{uuid.uuid4().hex}"
     config_drive = tmp_path / "config.iso"
-    meta_data = {
-        "uuid": str(uuid.uuid4()),
-        "name": "vm-test",
-        "hostname": "vm-test",
-        "public_keys": {"mykey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test@pocketstack\n"},
-    }
-    make_config_drive(config_drive, meta_data, f"#!/bin/sh\necho {user_data_marker} on $(hostname)\n".encode())
+    meta_data = nova_meta_data(
+        uuid=str(uuid.uuid4()),
+        name="vm test",
+        hostname="vm-test",  # the guest sees vm-test.novalocal and keeps the short name, as cloud-init does
+        project_id=uuid.uuid4().hex,
+        availability_zone="nova",
+        key_pair={"name": "mykey", "type": "ssh", "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test@pocketstack\n"},
+        metadata={"role": "e2e"},
+    )
+    user_data = f"#!/bin/sh\necho {user_data_marker} on $(hostname)\n".encode()
+    build_config_drive(config_drive, meta_data=meta_data, user_data=user_data, network_data=None, vendor_data=None)
 
     guest = boot(config_drive)
     log = guest.wait_for(f"{MARKER} ready")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.conftest import Identity, ServiceClient, cli_runner, login, make_project, make_user, password_token, sdk_connection
+from tests.conftest import Identity, ServiceClient, admin_identity, cli_runner, project_member, sdk_connection
 
 NOVA_LATEST = {"OpenStack-API-Version": "compute latest"}
 
@@ -25,14 +25,7 @@ def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClou
 
 @pytest.fixture(scope="session")
 def compute_admin(compute_cloud: LiveCloud) -> Identity:
-    env = compute_cloud.env("admin")
-    reply = password_token(
-        compute_cloud,
-        {"name": env["OS_USERNAME"], "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]},
-        {"project": {"name": "admin", "domain": {"name": "Default"}}},
-    )
-    assert reply.status_code == 201, reply.text
-    return Identity(compute_cloud, reply.headers["X-Subject-Token"])
+    return admin_identity(compute_cloud)
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +47,7 @@ def member(compute_cloud: LiveCloud, compute_admin: Identity) -> Callable[..., M
     """A factory: a new project with one user of the given role, and its compute client."""
 
     def make(role: str = "member") -> Member:
-        project = make_project(compute_admin)
-        user, password = make_user(compute_admin, project["id"], role)
-        identity = login(compute_cloud, user, password, project["id"])
+        project, user, identity = project_member(compute_cloud, compute_admin, role)
         return Member(project, user, identity, identity.service("/compute/v2.1"))
 
     return make

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.conftest import Identity, ServiceClient, login, make_project, make_user
+from tests.conftest import Identity, ServiceClient, project_member
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -35,9 +35,7 @@ class Tenant:
 
 
 def make_tenant(cloud: LiveCloud, admin: Identity, role: str = "member") -> Tenant:
-    project = make_project(admin)
-    user, password = make_user(admin, project["id"], role)
-    identity = login(cloud, user, password, project["id"])
+    project, user, identity = project_member(cloud, admin, role)
     return Tenant(project, user, identity, identity.service("/image"))
 
 

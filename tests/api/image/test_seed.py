@@ -10,13 +10,11 @@ from pathlib import Path
 import httpx
 
 from pocketstack.testing.server import LiveCloud
-from tests.conftest import password_token
+from tests.conftest import admin_identity
 
 
 def admin_images(cloud: LiveCloud) -> httpx.Client:
-    env = cloud.env("admin")
-    user = {"name": env["OS_USERNAME"], "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]}
-    token = password_token(cloud, user, {"project": {"name": "admin", "domain": {"name": "Default"}}}).headers["X-Subject-Token"]
+    token = admin_identity(cloud).token
     return httpx.Client(base_url=cloud.url + "/image", headers={"X-Auth-Token": token}, timeout=30)
 
 
