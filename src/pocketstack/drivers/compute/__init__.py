@@ -1,0 +1,1 @@
+"""The QEMU compute driver and its helpers."""
