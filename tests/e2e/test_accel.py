@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,19 +13,11 @@ import pytest
 
 from pocketstack.drivers.compute import accel
 from pocketstack.drivers.compute.accel import Acceleration, kvm_device_problem, probe_acceleration, probe_kvm_boot, qemu_accel_args
-from pocketstack.guest import build_test_image
+from tests.e2e.conftest import needs_qemu
 
 BOOT_DEADLINE_S = 180  # TCG on a busy 2-core machine; a healthy boot takes well under 20 s
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("apt-get") and shutil.which("qemu-system-x86_64")),
-    reason="needs a Debian host with qemu-system-x86 (scripts/setup installs it)",
-)
-
-
-@pytest.fixture(scope="module")
-def guest_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_test_image(tmp_path_factory.mktemp("guest-images"))
+pytestmark = needs_qemu
 
 
 class StartedProcesses:
