@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import Select, false, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -61,6 +61,8 @@ class FlavorFilter:
 
 @dataclass(frozen=True)
 class NewFlavor:
+    """A flavor to create, field names as the table's columns."""
+
     name: str
     flavorid: str | None
     memory_mb: int
@@ -121,20 +123,8 @@ def create_flavor(db: Session, new: NewFlavor) -> Flavor:
         raise Conflict(f"Flavor with name {new.name} already exists.")
     if db.scalar(select(Flavor.id).where(Flavor.flavorid == flavorid)) is not None:
         raise Conflict(f"Flavor with ID {flavorid} already exists.")
-    flavor = Flavor(
-        flavorid=flavorid,
-        name=new.name,
-        memory_mb=new.memory_mb,
-        vcpus=new.vcpus,
-        root_gb=new.root_gb,
-        ephemeral_gb=new.ephemeral_gb,
-        swap=new.swap,
-        rxtx_factor=new.rxtx_factor,
-        is_public=new.is_public,
-        disabled=False,
-        description=new.description,
-        created_at=utcnow(),
-    )
+    # NewFlavor's fields are the table's own columns
+    flavor = Flavor(**{**asdict(new), "flavorid": flavorid}, disabled=False, created_at=utcnow())
     db.add(flavor)
     db.flush()  # the unique columns answer now, inside this request, not at commit
     return flavor
