@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.conftest import _drop_postgres_database, _postgres_database, password_token, unique
+from tests.conftest import _drop_postgres_database, _postgres_database, admin_identity, unique
 
 COLLECTIONS = ("users", "projects", "domains", "roles", "services", "endpoints", "regions")
 
@@ -42,14 +42,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def admin_token(cloud: LiveCloud) -> str:
-    env = cloud.env("admin")
-    reply = password_token(
-        cloud,
-        {"name": env["OS_USERNAME"], "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]},
-        {"project": {"name": "admin", "domain": {"name": "Default"}}},
-    )
-    assert reply.status_code == 201, reply.text
-    return reply.headers["X-Subject-Token"]
+    return admin_identity(cloud).token
 
 
 def state(cloud: LiveCloud) -> dict[str, Any]:

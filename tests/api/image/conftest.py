@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -69,6 +71,20 @@ def create_image(client: ServiceClient, **fields: Any) -> dict[str, Any]:
 
 def upload(client: ServiceClient, image_id: str, data: bytes, **headers: str) -> httpx.Response:
     return client.put(f"/v2/images/{image_id}/file", content=data, headers={**OCTET, **headers})
+
+
+@contextlib.contextmanager
+def partial_upload(cloud: LiveCloud, token: str, image_id: str, announced: int, sent: int) -> Iterator[socket.socket]:
+    """A PUT /file that announces `announced` bytes and sends only `sent`; the connection
+    stays open inside the block and is dropped when it ends (unless the server went first)."""
+    host, port = cloud.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        head = (
+            f"PUT /image/v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {token}\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {announced}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"x" * sent)
+        yield sock
 
 
 def wait_task(client: ServiceClient, image_id: str, timeout: float = 30) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from pocketstack.testing.server import LiveCloud
-from tests.api.image.conftest import OCTET, Tenant, create_image, upload, wait_task
+from tests.api.image.conftest import OCTET, Tenant, create_image, partial_upload, upload, wait_task
 from tests.conftest import ServiceClient
 
 
@@ -124,13 +123,7 @@ def test_content_md5_mismatch_leaves_image_queued(alice: Tenant) -> None:
 
 def test_interrupted_upload_leaves_image_queued(cloud: LiveCloud, alice: Tenant) -> None:
     image = create_image(alice.image)
-    host, port = cloud.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port))) as sock:
-        head = (
-            f"PUT /image/v2/images/{image['id']}/file HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {alice.image.token}\r\n"
-            "Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n"
-        )
-        sock.sendall(head.encode() + b"x" * 300_000)
+    with partial_upload(cloud, alice.image.token, image["id"], announced=10_000_000, sent=300_000):
         wait_status(alice.image, image["id"], {"saving"}, timeout=10)
     # the client is gone half way: the server must notice and put the image back
     shown = wait_status(alice.image, image["id"], {"queued"})

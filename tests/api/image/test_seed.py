@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from pocketstack.testing.server import LiveCloud
+from tests.api.image.conftest import partial_upload
 from tests.conftest import admin_identity
 
 
@@ -51,20 +52,13 @@ def test_seed_image_is_published_once_and_restart_recovers(tmp_path: Path) -> No
 
 
 def test_a_killed_server_leaves_no_half_upload(tmp_path: Path) -> None:
-    import socket
     import time
 
     cloud = LiveCloud(tmp_path / "data")
     with cloud:
         client = admin_images(cloud)
         image = client.post("/v2/images", json={"name": "cut", "disk_format": "raw", "container_format": "bare"}).json()
-        host, port = cloud.url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port))) as sock:
-            head = (
-                f"PUT /image/v2/images/{image['id']}/file HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {client.headers['X-Auth-Token']}\r\n"
-                "Content-Type: application/octet-stream\r\nContent-Length: 100000000\r\n\r\n"
-            )
-            sock.sendall(head.encode() + b"x" * 5_000_000)
+        with partial_upload(cloud, client.headers["X-Auth-Token"], image["id"], announced=100_000_000, sent=5_000_000):
             for _ in range(100):
                 if client.get(f"/v2/images/{image['id']}").json()["status"] == "saving":
                     break
