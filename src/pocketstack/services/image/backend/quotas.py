@@ -19,18 +19,22 @@ RESOURCES = ("image_size_total", "image_stage_total", "image_count_total", "imag
 
 def usage(db: Session, project_id: str | None) -> dict[str, int]:
     """What a project uses now, in the units its limits are written in."""
+    return {name: _in_limit_units(name, _measure(db, project_id, name)) for name in RESOURCES}
+
+
+def _measure(db: Session, project_id: str | None, resource: str) -> int:
+    """One resource's use: bytes for the sizes, images for the counts."""
     mine = Image.owner == project_id
-    total_bytes = _total_size(db, mine)
-    staged_bytes = _total_size(db, mine, Image.status.in_((UPLOADING, IMPORTING)))
-    count = db.scalar(select(func.count()).select_from(Image).where(mine)) or 0
-    busy = Image.status.in_((SAVING, UPLOADING, IMPORTING))
-    uploading = db.scalar(select(func.count()).select_from(Image).where(mine, busy)) or 0
-    return {
-        "image_size_total": _mib(total_bytes),
-        "image_stage_total": _mib(staged_bytes),
-        "image_count_total": count,
-        "image_count_uploading": uploading,
-    }
+    if resource == "image_size_total":
+        return _total_size(db, mine)
+    if resource == "image_stage_total":
+        return _total_size(db, mine, Image.status.in_((UPLOADING, IMPORTING)))
+    busy = [Image.status.in_((SAVING, UPLOADING, IMPORTING))] if resource == "image_count_uploading" else []
+    return db.scalar(select(func.count()).select_from(Image).where(mine, *busy)) or 0
+
+
+def _in_limit_units(resource: str, amount: int) -> int:
+    return _mib(amount) if resource in ("image_size_total", "image_stage_total") else amount
 
 
 def limits(db: Session, project_id: str | None) -> dict[str, int]:
@@ -60,13 +64,7 @@ def remaining_bytes(db: Session, project_id: str | None, resource: str = "image_
     cap = limits(db, project_id).get(resource)
     if cap is None:
         return None
-    return max(0, cap * MIB - _used_bytes(db, project_id, resource))
-
-
-def _used_bytes(db: Session, project_id: str | None, resource: str) -> int:
-    mine = Image.owner == project_id
-    cond = [mine] if resource == "image_size_total" else [mine, Image.status.in_((UPLOADING, IMPORTING))]
-    return _total_size(db, *cond)
+    return max(0, cap * MIB - _measure(db, project_id, resource))
 
 
 def _total_size(db: Session, *conditions: object) -> int:
@@ -78,7 +76,7 @@ def _check(db: Session, project_id: str | None, resource: str, adding: int) -> N
     cap = limits(db, project_id).get(resource)
     if cap is None:
         return
-    used = usage(db, project_id)[resource]
+    used = _in_limit_units(resource, _measure(db, project_id, resource))
     if used + adding > cap or (adding == 0 and used >= cap):
         raise PayloadTooLarge(f"Quota exceeded for {resource}: limit {cap}, in use {used}.")
 
