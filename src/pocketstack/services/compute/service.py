@@ -24,6 +24,7 @@ class ComputeService:
     name = "compute"
     type = "compute"
     prefix = "/compute"
+    catalog_path = "/v2.1"  # the endpoint clients get: Nova's is versioned
     catalog_name = "nova"
     catalog_description = "Compute Service"
     policy_rules = policy.RULES
@@ -35,10 +36,6 @@ class ComputeService:
 
     def router(self) -> ApiRouter:
         return build_router()
-
-    def catalog_endpoints(self, public_url: str) -> dict[str, str]:
-        url = f"{public_url}{self.prefix}/v2.1"
-        return {"public": url, "internal": url, "admin": url}
 
     def bootstrap(self, made: dict[str, str]) -> None:
         """A fresh cloud gets Nova's classic flavors (and m1.nano for the test guest)."""

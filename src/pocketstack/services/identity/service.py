@@ -67,10 +67,6 @@ class IdentityService:
                 self._catalog = cached
         return cached[1].render(project_id, user_id)
 
-    def catalog_endpoints(self, public_url: str) -> dict[str, str]:
-        url = f"{public_url}{self.prefix}"
-        return {"public": url, "internal": url, "admin": url}
-
 
 def bootstrap(db: Session, settings: Settings, services: list[Any], passwords: dict[str, str]) -> dict[str, str]:
     """Create what a fresh cloud needs; running it again changes nothing that exists.
@@ -158,7 +154,10 @@ def _ensure_catalog_entry(db: Session, service: Any, settings: Settings) -> None
         row = Service(id=new_id(), type=service.type, name=service.catalog_name, description=service.catalog_description, enabled=True, extra={})
         db.add(row)
         db.flush()
-    wanted = service.catalog_endpoints(settings.effective_public_url)
+    # the same URL for every interface (one listener); a service names its path below its
+    # prefix when clients want a versioned endpoint (Nova's /compute/v2.1)
+    url = settings.effective_public_url + service.prefix + getattr(service, "catalog_path", "")
+    wanted = {interface: url for interface in ("public", "internal", "admin")}
     existing = {ep.interface: ep for ep in db.scalars(select(Endpoint).where(Endpoint.service_id == row.id))}
     for interface, url in wanted.items():
         ep = existing.get(interface)

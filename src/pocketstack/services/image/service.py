@@ -58,10 +58,6 @@ class ImageService:
     def router(self) -> ApiRouter:
         return build_router()
 
-    def catalog_endpoints(self, public_url: str) -> dict[str, str]:
-        url = f"{public_url}{self.prefix}"
-        return {"public": url, "internal": url, "admin": url}
-
     def bootstrap(self, made: dict[str, str]) -> None:
         """A fresh (or restarted) all-in-one publishes its seed images once."""
         self.stores.ensure()
