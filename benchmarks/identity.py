@@ -32,6 +32,8 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+from common import write_section  # noqa: E402
+
 from pocketstack.testing.server import LiveCloud  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "conformance"
@@ -46,7 +48,10 @@ def first_token_seconds(data_dir: Path, port: int) -> tuple[float, LiveCloud]:
     env = cloud.env()
     body = {
         "auth": {
-            "identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]}}},
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": env["OS_PASSWORD"]}},
+            },
             "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}},
         }
     }
@@ -140,7 +145,12 @@ def report(ours: dict[str, object], theirs: dict[str, object] | None, duration: 
             key = f"{op}@{c}"
             row = [op, c]
             for result in (ours, theirs):
-                row += [fmt(result, key, "rps"), fmt(result, key, "p50_ms"), fmt(result, key, "p99_ms"), fmt(result, key, "server_cpu_ms_per_req")]
+                row += [
+                    fmt(result, key, "rps"),
+                    fmt(result, key, "p50_ms"),
+                    fmt(result, key, "p99_ms"),
+                    fmt(result, key, "server_cpu_ms_per_req"),
+                ]
             lines.append("| " + " | ".join(row) + " |")
     rss = lambda r, k: f"{r[k]:.0f} MB" if r and k in r else "—"  # noqa: E731
     lines += [
@@ -157,7 +167,9 @@ def report(ours: dict[str, object], theirs: dict[str, object] | None, duration: 
         try:
             ratio = float(ours["validate@8"]["rps"]) / float(theirs["validate@8"]["rps"])  # type: ignore[index]
             issue = float(ours["issue@8"]["rps"]) / float(theirs["issue@8"]["rps"])  # type: ignore[index]
-            lines.append(f"Token validation at concurrency 8: {ratio:.1f}× Keystone's (target ≥ 5×); token issue: {issue:.1f}× (target ≥ 1×).")
+            lines.append(
+                f"Token validation at concurrency 8: {ratio:.1f}× Keystone's (target ≥ 5×); token issue: {issue:.1f}× (target ≥ 1×)."
+            )
             lines.append("")
         except (KeyError, ValueError, ZeroDivisionError):
             pass
@@ -184,16 +196,8 @@ def main() -> int:
     text = report(ours, theirs, args.duration)
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, "## Identity (issue #2)", text)
     return 0
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace the '## Identity' section of the file (or append it), keeping the others."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here is measured by a script in benchmarks/, next to its anchor measured in the same run.\n\n"
-    pattern = re.compile(r"## Identity \(issue #2\).*?(?=\n## |\Z)", re.S)
-    new = pattern.sub(section.rstrip() + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + section
-    path.write_text(new)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ from pocketstack.core.policy import Enforcer
 from pocketstack.services.compute.service import ComputeService
 from pocketstack.services.identity.service import IdentityService
 from pocketstack.services.image.service import ImageService
+from pocketstack.services.network.service import NetworkService
 
 log = logging.getLogger("pocketstack")
 
 # every service but identity (always there) can be switched off in settings.services
-SERVICE_CLASSES = {"image": ImageService, "compute": ComputeService}
+SERVICE_CLASSES = {"image": ImageService, "compute": ComputeService, "network": NetworkService}
 
 
 class Cloud:
@@ -59,7 +60,7 @@ class PrefixDispatcher:
         self.strict = strict or set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] in ("http", "websocket"):  # websockets: the console proxy
             path: str = scope["path"]
             for prefix, app in self.mounts:
                 if path == prefix or path.startswith(prefix + "/"):
@@ -97,8 +98,15 @@ class CloudApp:
                 for service in self.cloud.services:
                     if hasattr(service, "recover"):
                         service.recover()
+                # background work (agents) starts once every service has recovered
+                for service in self.cloud.services:
+                    if hasattr(service, "start"):
+                        service.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                for service in reversed(self.cloud.services):
+                    if hasattr(service, "stop"):
+                        service.stop()
                 self.cloud.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -113,12 +121,15 @@ def build_app(settings: Settings, cloud: Cloud | None = None) -> CloudApp:
         router.microversions = getattr(service, "microversions", None)
         # slashes are the dispatcher's business: never answer with a redirect
         routes = router.starlette_routes()
+        # what an ApiRouter cannot express (websockets, static files), from services that have it
+        if hasattr(service, "extra_routes"):
+            routes += service.extra_routes()
         mounts[service.prefix] = Router(routes=routes, default=not_found_app(router.render_fault), redirect_slashes=False)
 
     async def root(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             return
-        if scope["path"] in ("", "/"):
+        if scope["type"] == "http" and scope["path"] in ("", "/"):
             body = {"name": "pocketstack", "services": {s.type: cloud.public_url + s.prefix for s in cloud.services}}
             await JSONResponse(body)(scope, receive, send)
         else:

@@ -1,4 +1,4 @@
-"""`pocketstack` command line: allinone, serve, db upgrade, bootstrap, status, keys rotate, guest-image."""
+"""`pocketstack` command line: allinone, serve, db upgrade, bootstrap, status, keys rotate, guest-image, compute-agent, network-agent."""
 
 from __future__ import annotations
 
@@ -165,11 +165,28 @@ def serve(settings: Settings) -> None:
     uvicorn.Server(config).run()
 
 
+def with_test_image(settings: Settings) -> Settings:
+    """The all-in-one publishes the test guest (built once, cached) when compute runs."""
+    if "compute" not in settings.services or not settings.compute.test_image:
+        return settings
+    from pocketstack.config import default_guest_image_cache
+    from pocketstack.guest import GuestImageError, build_test_image
+
+    try:
+        path = build_test_image(settings.compute.guest_image_cache or default_guest_image_cache())
+    except (GuestImageError, OSError) as exc:
+        logging.getLogger("pocketstack").warning("the test guest image could not be built, so none is published: %s", exc)
+        return settings
+    seeds = [*settings.image.seed_images, path]
+    return settings.model_copy(update={"image": settings.image.model_copy(update={"seed_images": seeds})})
+
+
 def cmd_allinone(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _setup_logging(settings.log_level)
     started = time.monotonic()
     _prepare(settings)
+    settings = with_test_image(settings)
     run_bootstrap(settings)
     d = settings.data_dir
     print(
@@ -242,14 +259,64 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_guest_image(args: argparse.Namespace) -> int:
+    from pocketstack.config import default_guest_image_cache
     from pocketstack.guest import GuestImageError, build_test_image
 
-    cache_dir = args.cache_dir or _settings(args).data_dir / "guest-images"
+    cache_dir = args.cache_dir or _settings(args).compute.guest_image_cache or default_guest_image_cache()
     try:
         print(build_test_image(cache_dir))
     except GuestImageError as exc:
         raise SystemExit(f"pocketstack: cannot build the guest image: {exc}") from None
     return 0
+
+
+def _run_agent(args: argparse.Namespace, make_agent: Any, describe: Any) -> int:
+    """Run one agent in the foreground until SIGTERM/SIGINT: make_agent(settings, db)
+    builds it, describe(agent) is the line printed once it runs."""
+    import threading
+
+    from pocketstack.core.db import Database
+
+    settings = _settings(args)
+    _setup_logging(settings.log_level)
+    _prepare(settings)
+    db = Database(settings.effective_database_url)
+    agent = make_agent(settings, db)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    agent.start()
+    print(f"{describe(agent)}; stop with Ctrl-C", flush=True)
+    stopping.wait()
+    agent.stop()
+    db.dispose()
+    return 0
+
+
+def cmd_compute_agent(args: argparse.Namespace) -> int:
+    """The compute agent alone, for a compute host (or an all-in-one started with
+    compute.run_agent = false): it reconciles this host's servers."""
+    from pocketstack.agents.compute import ComputeAgent
+    from pocketstack.drivers.compute import load_driver
+
+    return _run_agent(
+        args,
+        lambda settings, db: ComputeAgent(settings, db, load_driver(settings)),
+        lambda agent: f"compute agent for host {agent.host} is running",
+    )
+
+
+def cmd_network_agent(args: argparse.Namespace) -> int:
+    """The network agent alone (bridges, taps, DHCP, routers, security groups of this
+    host) for a compute host or an all-in-one started with network.run_agent = false."""
+    from pocketstack.agents.network import NetworkAgent
+    from pocketstack.drivers.network import load_driver
+
+    return _run_agent(
+        args,
+        lambda settings, db: NetworkAgent(settings, db, load_driver(settings)),
+        lambda agent: f"network agent for host {agent.host} is running ({agent.driver.name} dataplane)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         ("serve", cmd_serve, "start the API server from settings"),
         ("bootstrap", cmd_bootstrap, "create the default domain, admin, roles and catalog (idempotent)"),
         ("status", cmd_status, "show where the cloud lives and whether it answers"),
+        ("compute-agent", cmd_compute_agent, "run this host's compute agent (QEMU guests) in the foreground"),
+        ("network-agent", cmd_network_agent, "run this host's network agent (bridges, DHCP, routers) in the foreground"),
     ):
         p = sub.add_parser(name, help=help_text)
         _common(p)
@@ -276,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     keys.set_defaults(func=cmd_keys)
     guest_image = sub.add_parser("guest-image", help="build (once, cached) the test guest image and print its path")
     _common(guest_image)
-    guest_image.add_argument("--cache-dir", type=Path, help="where the image and its packages are kept (default DATA_DIR/guest-images)")
+    guest_image.add_argument(
+        "--cache-dir", type=Path, help="where the image and its packages are kept (default ~/.cache/pocketstack/guest-images)"
+    )
     guest_image.set_defaults(func=cmd_guest_image)
     args = parser.parse_args(argv)
     return int(args.func(args))

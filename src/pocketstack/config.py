@@ -86,6 +86,87 @@ class ImageSettings(BaseModel):
         return self
 
 
+NOVA_DEFAULT_QUOTAS = {
+    "instances": 10,
+    "cores": 20,
+    "ram": 51200,
+    "metadata_items": 128,
+    "injected_files": 5,
+    "injected_file_content_bytes": 10240,
+    "injected_file_path_bytes": 255,
+    "key_pairs": 100,
+    "server_groups": 10,
+    "server_group_members": 10,
+}
+
+
+class ComputeSettings(BaseModel):
+    """Nova's options that matter here: the hypervisor driver, this host, quotas."""
+
+    # "qemu" (real guests), "fake" (in memory, API tests and scale benchmarks), or "auto":
+    # qemu when qemu-system-x86_64 is installed, else fake
+    driver: str = "auto"
+    host: str | None = None  # this compute host's name; default: the machine's hostname
+    default_availability_zone: str = "nova"
+    # run the compute agent inside `pocketstack allinone`/`serve` (off when agents run apart)
+    run_agent: bool = True
+    agent_interval: float = 2.0  # seconds between reconcile passes when nothing wakes the agent
+    service_down_time: float = 60.0  # a service whose heartbeat is older than this is "down"
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_memory_mb: int = 512
+    # every server gets a config drive (Nova's force_config_drive): until the networking
+    # service serves 169.254.169.254, it is how guests learn their keys and user data
+    force_config_drive: bool = True
+    # the metadata proxy's shared secret (Nova's metadata_proxy_shared_secret); unset: one
+    # is made at first use and kept in <data_dir>/metadata-proxy-secret
+    metadata_proxy_shared_secret: str | None = None
+    use_cow_images: bool = True  # qcow2 overlays on cached base images; False: a raw copy per server
+    shutdown_timeout: float = 60.0  # seconds a guest gets to shut down cleanly before it is stopped
+    console_log_bytes: int = 1 << 20  # the serial console log kept per server
+    # what a project may use when no os-quota-sets limit says otherwise
+    default_quotas: dict[str, int] = Field(default_factory=lambda: dict(NOVA_DEFAULT_QUOTAS))
+    # `pocketstack allinone` builds the small test guest (cached) and publishes it as the
+    # public image "pocketstack-test-guest", so a new user can boot a server at once
+    test_image: bool = True
+    # where built guest images and their downloaded packages are kept, shared by every
+    # data directory of this user (default: ~/.cache/pocketstack/guest-images)
+    guest_image_cache: Path | None = None
+    # fake driver knobs: seconds a boot takes (to see BUILD in tests)
+    fake_spawn_delay: float = 0.0
+
+
+class NetworkSettings(BaseModel):
+    """The network agent's options (Neutron's linuxbridge, DHCP and L3 agents in one)."""
+
+    # "linux" (bridges, namespaces, dnsmasq, iptables: needs root), "noop" (records calls,
+    # builds nothing: API-only use), or "auto": linux when running as root, else noop
+    dataplane: str = "auto"
+    # run the network agent inside `pocketstack allinone`/`serve`; None: when the dataplane is linux
+    run_agent: bool | None = None
+    host: str | None = None  # this host's name for port bindings; default: the machine's hostname
+    agent_interval: float = 5.0  # seconds between reconcile passes when nothing wakes the agent
+    # physical network -> an existing host bridge that carries its flat networks (Neutron's
+    # bridge_mappings); the external network's bridge is chosen here. Never the uplink itself
+    # unless you mean it: pocketstack plugs router gateways into that bridge.
+    bridge_mappings: dict[str, str] = Field(default_factory=dict)
+    dhcp_agent: bool = True  # serve DHCP for every network here (the network node's role)
+    l3_agent: bool = True  # build every router here (the network node's role)
+    dhcp_lease_time: int = 86400  # seconds
+    dns_domain: str = "openstacklocal"
+    # answer 169.254.169.254 in DHCP and router namespaces (when compute runs in this cloud)
+    metadata_proxy: bool = True
+    # marks what this cloud's agent owns on a shared machine (device aliases, chain and set
+    # names); default: derived from the database URL, so two clouds on one host never
+    # remove each other's devices
+    scope: str | None = Field(None, pattern=r"^[0-9a-f]{6}$")
+
+
+def default_guest_image_cache() -> Path:
+    return Path.home() / ".cache" / "pocketstack" / "guest-images"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POCKETSTACK_", env_nested_delimiter="__", extra="forbid")
 
@@ -101,7 +182,9 @@ class Settings(BaseSettings):
     admin_password: str | None = None  # bootstrap only; generated when absent
     identity: IdentitySettings = IdentitySettings()
     image: ImageSettings = ImageSettings()
-    services: list[str] = Field(default_factory=lambda: ["identity", "image"])
+    compute: ComputeSettings = ComputeSettings()
+    network: NetworkSettings = NetworkSettings()
+    services: list[str] = Field(default_factory=lambda: ["identity", "image", "compute"])
 
     @property
     def effective_database_url(self) -> str:

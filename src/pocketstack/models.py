@@ -8,3 +8,4 @@ def import_all_models() -> None:
     import pocketstack.services.identity.models  # noqa: F401
     import pocketstack.services.image.metadefs.models  # noqa: F401
     import pocketstack.services.image.models  # noqa: F401
+    import pocketstack.services.network.models  # noqa: F401

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pocketstack.config import default_guest_image_cache
 from pocketstack.guest import build_test_image
 
 needs_qemu = pytest.mark.skipif(
@@ -17,5 +18,6 @@ needs_qemu = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
-def guest_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_test_image(tmp_path_factory.mktemp("guest-images"))
+def guest_image() -> Path:
+    # the cache `pocketstack allinone` uses too: one build serves the driver and cloud tests
+    return build_test_image(default_guest_image_cache())

@@ -102,8 +102,29 @@ def nova_fault(fault: Fault, headers: dict[str, str]) -> Response:
     return JSONResponse(body, status_code=fault.status, headers={**headers, **fault.headers})
 
 
+# what Neutron calls the generic faults (webob's names; a policy refusal is oslo.policy's)
+NEUTRON_GENERIC_TYPES = {
+    BadRequest: "HTTPBadRequest",
+    Unauthorized: "HTTPUnauthorized",
+    Forbidden: "PolicyNotAuthorized",
+    NotFound: "HTTPNotFound",
+    MethodNotAllowed: "HTTPMethodNotAllowed",
+    NotAcceptable: "HTTPNotAcceptable",
+    Conflict: "HTTPConflict",
+    PayloadTooLarge: "HTTPRequestEntityTooLarge",
+    UnsupportedMediaType: "HTTPUnsupportedMediaType",
+    NotImplementedFault: "HTTPNotImplemented",
+    ServiceUnavailable: "HTTPServiceUnavailable",
+    Fault: "HTTPInternalServerError",
+}
+
+
 def neutron_fault(fault: Fault, headers: dict[str, str]) -> Response:
-    body = {"NeutronError": {"type": type(fault).__name__, "message": fault.message, "detail": ""}}
+    """{"NeutronError": {"type": ..., "message": ..., "detail": ""}}: the type is the
+    fault's own class name (NetworkNotFound, IpAddressAlreadyAllocated...), or webob's
+    name for the generic ones."""
+    kind = NEUTRON_GENERIC_TYPES.get(type(fault), type(fault).__name__)
+    body = {"NeutronError": {"type": kind, "message": fault.message, "detail": ""}}
     return JSONResponse(body, status_code=fault.status, headers={**headers, **fault.headers})
 
 

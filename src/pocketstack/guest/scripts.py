@@ -7,6 +7,7 @@ serial console (ttyS0), so a console log can be searched without knowing kernel 
     POCKETSTACK-GUEST: boot-disk dev=/dev/vda count=<n>         (n-th boot of this disk)
     POCKETSTACK-GUEST: ip <if> <addr/len> router=<gw>            (only with a NIC and DHCP)
     POCKETSTACK-GUEST: config-drive dev=<dev>  |  config-drive none
+    POCKETSTACK-GUEST: metadata source=config-drive|http  |  metadata none   (where what follows came from)
     POCKETSTACK-GUEST: uuid=<uuid>
     POCKETSTACK-GUEST: hostname=<short name>
     POCKETSTACK-GUEST: public_keys=<count>
@@ -21,6 +22,9 @@ from __future__ import annotations
 MARKER = "POCKETSTACK-GUEST:"
 BOOT_DISK_LABEL = "PS-GUEST"  # FAT label of the boot disk (at most 11 characters)
 CONFIG_DRIVE_LABEL = "config-2"
+METADATA_ADDRESS = "169.254.169.254"
+LEASE_WAIT_S = 120  # seconds a guest without config drive waits for DHCP before giving up on metadata
+METADATA_TRIES = 45  # ~2 s apart: the proxy may learn about a new server a few passes late
 
 # Loaded by the guest at boot; the builder copies them and their dependencies into the initramfs.
 GUEST_MODULES = (
@@ -116,12 +120,62 @@ install_public_keys() {
   say "public_keys=$(grep -c . /root/.ssh/authorized_keys)"
 }
 
+# Metadata comes from the config drive when there is one, else from the metadata service
+# at 169.254.169.254 (over the NIC, once DHCP gave it an address and routes), as
+# cloud-init looks for it. Either way the files land in one directory ($md_dir).
+md_dir=/mnt/config/openstack/latest
+
 read_config_drive() {
   dev=$(find_label __CONFIG_LABEL__ 25) || { say "config-drive none"; return 1; }
   mkdir -p /mnt/config
   mount -o ro "$dev" /mnt/config || { say "config-drive dev=$dev unreadable"; return 1; }
   say "config-drive dev=$dev"
-  md=/mnt/config/openstack/latest/meta_data.json
+  say "metadata source=config-drive"
+}
+
+# fetch URL FILE: 0 when fetched, 2 when the service said 404, 1 when it did not answer.
+# (`timeout` around wget: busybox 1.35's `wget -T` segfaults.)
+fetch() {
+  if timeout 10 wget -q -O "$2.part" "$1" 2>/run/wget.err; then
+    mv "$2.part" "$2"
+    return 0
+  fi
+  rm -f "$2.part"
+  grep -q " 404" /run/wget.err && return 2
+  return 1
+}
+
+read_metadata_service() {
+  [ -e /sys/class/net/eth0 ] || { say "metadata none"; return 1; }
+  # the lease may come late (the dataplane plugs the NIC while the guest boots)
+  tries=__LEASE_WAIT__
+  while [ ! -e /run/dhcp.bound ] && [ "$tries" -gt 0 ]; do sleep 1; tries=$((tries - 1)); done
+  [ -e /run/dhcp.bound ] || { say "metadata none (no DHCP lease)"; return 1; }
+  md_dir=/run/metadata/openstack/latest
+  mkdir -p "$md_dir"
+  url=http://__METADATA_ADDRESS__/openstack/latest
+  # until the proxy knows this server it answers 404 as well: keep asking for a while
+  tries=__METADATA_TRIES__
+  until fetch "$url/meta_data.json" "$md_dir/meta_data.json"; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || { say "metadata none (no answer from __METADATA_ADDRESS__)"; return 1; }
+    sleep 2
+  done
+  say "metadata source=http"
+  # the service knows this server now: a 404 means there is no user data
+  tries=5
+  while :; do
+    fetch "$url/user_data" "$md_dir/user_data"
+    rc=$?
+    [ "$rc" -eq 1 ] && [ "$tries" -gt 0 ] || break
+    tries=$((tries - 1))
+    sleep 2
+  done
+  return 0
+}
+
+apply_meta_data() {
+  md=$md_dir/meta_data.json
   [ -f "$md" ] || return 0
   uuid=$(json_string uuid "$md")
   [ -n "$uuid" ] && say "uuid=$uuid"
@@ -136,7 +190,7 @@ read_config_drive() {
 }
 
 run_user_data() {
-  ud=/mnt/config/openstack/latest/user_data
+  ud=$md_dir/user_data
   [ -f "$ud" ] || { say "user_data none"; return; }
   if [ "$(head -c 2 "$ud")" != "#!" ]; then
     say "user_data skipped (not a #! script)"
@@ -151,7 +205,10 @@ run_user_data() {
 hostname pocketstack-guest
 count_boots
 start_network
-read_config_drive && run_user_data
+if read_config_drive || read_metadata_service; then
+  apply_meta_data
+  run_user_data
+fi
 acpid -c /etc/acpi -a /etc/acpid.conf -l /run/acpid.log
 say ready
 
@@ -180,6 +237,7 @@ case "$1" in
     : >/etc/resolv.conf
     for ns in $dns; do echo "nameserver $ns" >>/etc/resolv.conf; done
     echo "__MARKER__ ip $interface $ip/${mask:-24} router=$router" >/dev/console
+    : >/run/dhcp.bound  # the metadata service is reachable from now on
     ;;
 esac
 exit 0
@@ -201,6 +259,9 @@ def render(template: str) -> str:
         .replace("__MODULES__", " ".join(GUEST_MODULES))
         .replace("__BOOT_LABEL__", BOOT_DISK_LABEL)
         .replace("__CONFIG_LABEL__", CONFIG_DRIVE_LABEL)
+        .replace("__METADATA_ADDRESS__", METADATA_ADDRESS)
+        .replace("__LEASE_WAIT__", str(LEASE_WAIT_S))
+        .replace("__METADATA_TRIES__", str(METADATA_TRIES))
     )
 
 

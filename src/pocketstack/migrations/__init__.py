@@ -17,7 +17,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    # "heads": work on two services may add revisions side by side before they are chained
     command.upgrade(alembic_config(url), revision)
 
 

@@ -54,6 +54,11 @@ class LiveCloud:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = dict(extra_env or {})
+        # test clouds publish no test guest unless asked (tests/e2e does): most never boot one
+        self.extra_env.setdefault("POCKETSTACK_COMPUTE__TEST_IMAGE", "false")
+        # test clouds build no real network dataplane unless asked (tests/e2e does): a stopped
+        # cloud leaves its dataplane in place, as Neutron's agents do
+        self.extra_env.setdefault("POCKETSTACK_NETWORK__DATAPLANE", "noop")
         if hash_rounds is not None:
             # cheaper bcrypt keeps the suite quick; the benchmarks use the real cost
             self.extra_env.setdefault("POCKETSTACK_IDENTITY__PASSWORD_HASH_ROUNDS", str(hash_rounds))

@@ -22,7 +22,12 @@ from typing import Any
 import yaml
 
 # the newest spec of each service, as the files are named in api-specs/openapi/specs/<service>/
-SPEC_FILES = {"identity": "identity/v3.14.yaml", "image": "image/v2.16.yaml", "compute": "compute/v2.96.yaml"}
+SPEC_FILES = {
+    "identity": "identity/v3.14.yaml",
+    "image": "image/v2.16.yaml",
+    "compute": "compute/v2.96.yaml",
+    "network": "network/v2.yaml",
+}
 
 # Keystone's error body (keystone.exception.Error): every 4xx/5xx from the identity API
 KEYSTONE_ERROR_SCHEMA: dict[str, Any] = {
@@ -99,15 +104,67 @@ def _nova_flavor(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": {**extra, **properties}}
 
 
+def _nullable_integer(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in schema.items() if k != "type"}, "type": ["integer", "null"]}
+
+
+def _nullable_enum(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = _nullable(schema)
+    return {**schema, "enum": [*schema["enum"], None]} if "enum" in schema and None not in schema["enum"] else schema
+
+
 ERRATA: dict[str, dict[str, Any]] = {
+    "network": {
+        # Neutron writes "no value" as null: no gateway, no IPv6 modes, no physical network
+        # or segmentation id (VXLAN, flat), rules without protocol, ports or remote
+        "gateway_ip": _nullable,
+        "ipv6_ra_mode": _nullable_enum,
+        "ipv6_address_mode": _nullable_enum,
+        "provider:physical_network": _nullable,
+        "provider:segmentation_id": _nullable,
+        "protocol": _nullable,
+        "remote_group_id": _nullable,
+        "remote_ip_prefix": _nullable,
+        # rule port ranges are integers (the spec says string)
+        "port_range_min": _nullable_integer,
+        "port_range_max": _nullable_integer,
+        # a group shows its rules as a list of rule objects, l2_adjacency is a boolean
+        "security_group_rules": lambda s: {"type": "array", "items": {"type": "object"}} if s.get("type") == "string" else s,
+        "l2_adjacency": lambda s: {**s, "type": ["string", "boolean"]} if s.get("type") == "string" else s,
+    },
     "compute": {
         # before 2.75 Nova shows "no swap" as "" (the spec's own text says so; its
         # pattern ^[0-9]+$ forbids it)
         "swap": lambda s: {**s, "pattern": "^[0-9]*$"} if s.get("pattern") == "^[0-9]+$" else s,
         # flavor descriptions (2.55+) are null when none was given
         "description": _nullable,
+        # an aggregate without a zone shows "availability_zone": null (Nova's own response schema)
+        "availability_zone": _nullable,
+        # an enabled service has "disabled_reason": null (Nova's services and hypervisors schemas)
+        "disabled_reason": _nullable,
+        # a hypervisor whose uptime is unknown shows null (2.88+, Nova's schema)
+        "uptime": _nullable,
+        # the hosts of an unavailable zone are null in os-availability-zone/detail (Nova's schema)
+        "hosts": lambda s: _nullable(s) if s.get("type") == "object" else s,
         "flavor": _nova_flavor,
         "flavors": _nova_flavor,
+        # servers write "not yet / none" as null, as Nova's own response schemas allow:
+        # no task running, never terminated, no key, no host yet, no lock reason
+        **{
+            name: _nullable
+            for name in (
+                "OS-EXT-STS:task_state",
+                "OS-SRV-USG:launched_at",
+                "OS-SRV-USG:terminated_at",
+                "key_name",
+                "OS-EXT-SRV-ATTR:host",
+                "OS-EXT-SRV-ATTR:hypervisor_hostname",
+                "OS-EXT-SRV-ATTR:user_data",
+                "locked_reason",
+                "pinned_availability_zone",
+                "trusted_image_certificates",
+            )
+        },
         # written in draft 4's words (exclusiveMinimum: true beside minimum: 0), which
         # 2020-12 reads as "more than 1": the factor must be more than 0
         "rxtx_factor": _draft4_exclusive_minimum,
@@ -137,7 +194,7 @@ ERRATA: dict[str, dict[str, Any]] = {
         # forbids any property beyond id, service, path, method
         "access_rules": _open_items,
         "access_rule": _open_object,
-    }
+    },
 }
 
 

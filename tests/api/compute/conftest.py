@@ -4,6 +4,7 @@ boot), and clients for it: the admin and fresh projects with a member user each.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from pocketstack.testing.server import LiveCloud
+from pocketstack.testing.spec import ApiSpec, load_spec
+from tests.api.compute.fakes import FakeHost, Records
 from tests.conftest import Identity, ServiceClient, admin_identity, cli_runner, project_member, sdk_connection
 
 NOVA_LATEST = {"OpenStack-API-Version": "compute latest"}
@@ -18,7 +21,12 @@ NOVA_LATEST = {"OpenStack-API-Version": "compute latest"}
 
 @pytest.fixture(scope="session")
 def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
-    env = {"POCKETSTACK_SERVICES": json.dumps(["identity", "image", "compute"])}
+    env = {
+        "POCKETSTACK_SERVICES": json.dumps(["identity", "image", "compute"]),
+        # API tests run on the fake hypervisor: tests/e2e boots real guests
+        "POCKETSTACK_COMPUTE__DRIVER": "fake",
+        "POCKETSTACK_COMPUTE__AGENT_INTERVAL": "0.5",
+    }
     with LiveCloud(tmp_path_factory.mktemp("compute-cloud"), extra_env=env) as live:
         yield live
 
@@ -63,3 +71,39 @@ def compute_osc(compute_cloud: LiveCloud) -> Any:
 def compute_sdk(compute_cloud: LiveCloud) -> Any:
     """An openstacksdk Connection as this cloud's admin."""
     return sdk_connection(compute_cloud)
+
+
+@pytest.fixture(scope="module")
+def spec() -> ApiSpec | None:
+    """The compute OpenAPI description (None when ../shared/api-specs is absent)."""
+    return load_spec("compute")
+
+
+@pytest.fixture(scope="module")
+def records(compute_cloud: LiveCloud) -> Iterator[Records]:
+    """Rows written straight into the cloud's database (fake hosts, past servers)."""
+    made = Records(compute_cloud)
+    yield made
+    made.close()
+
+
+@pytest.fixture()
+def host(records: Records) -> Iterator[FakeHost]:
+    made = records.add_host()
+    yield made
+    records.remove_host(made.name)
+
+
+@pytest.fixture(scope="session")
+def image_id(compute_cloud: LiveCloud, nova: ServiceClient) -> str:
+    """A public 1 MiB raw image (the fake hypervisor never reads it)."""
+    glance = nova.service("/image")
+    reply = glance.post(
+        "/v2/images",
+        json={"name": f"boot-{uuid.uuid4().hex[:6]}", "disk_format": "raw", "container_format": "bare", "visibility": "public"},
+    )
+    assert reply.status_code == 201, reply.text
+    image = reply.json()
+    uploaded = glance.put(f"/v2/images/{image['id']}/file", content=b"\0" * (1 << 20), headers={"Content-Type": "application/octet-stream"})
+    assert uploaded.status_code == 204, uploaded.text
+    return image["id"]

@@ -9,18 +9,13 @@ from typing import Any
 
 import pytest
 
-from pocketstack.testing.spec import ApiSpec, load_spec, validate_body
+from pocketstack.testing.spec import ApiSpec, validate_body
 from tests.api.compute.conftest import Member
 from tests.conftest import ServiceClient, unique
 
 
 def at(version: str) -> dict[str, str]:
     return {"OpenStack-API-Version": f"compute {version}"}
-
-
-@pytest.fixture(scope="module")
-def spec() -> ApiSpec | None:
-    return load_spec("compute")
 
 
 def call(spec: ApiSpec | None, client: ServiceClient, method: str, path: str, expected: int, version: str = "2.1", **kw: Any) -> Any:
@@ -58,7 +53,11 @@ def names_in(client: ServiceClient, path: str = "flavors", version: str = "2.1")
 def test_default_flavors(spec: ApiSpec | None, nova: ServiceClient) -> None:
     listed = call(spec, nova, "GET", "flavors/detail", 200, "2.1")["flavors"]
     by_name = {flavor["name"]: flavor for flavor in listed}
-    sizes = {name: (by_name[name]["id"], by_name[name]["ram"], by_name[name]["vcpus"], by_name[name]["disk"]) for name in by_name if name.startswith("m1.")}
+    sizes = {
+        name: (by_name[name]["id"], by_name[name]["ram"], by_name[name]["vcpus"], by_name[name]["disk"])
+        for name in by_name
+        if name.startswith("m1.")
+    }
     assert sizes == {
         "m1.tiny": ("1", 512, 1, 1),
         "m1.small": ("2", 2048, 1, 20),
@@ -96,9 +95,34 @@ def test_views_across_microversions(spec: ApiSpec | None, nova: ServiceClient) -
 
 
 def test_create_forms_and_delete(spec: ApiSpec | None, nova: ServiceClient) -> None:
-    made = call(spec, nova, "POST", "flavors", 200, "2.1", json={"flavor": {"name": unique("f"), "ram": "512", "vcpus": "2", "disk": "3", "swap": 64, "OS-FLV-EXT-DATA:ephemeral": 4, "os-flavor-access:is_public": "false"}})["flavor"]
+    made = call(
+        spec,
+        nova,
+        "POST",
+        "flavors",
+        200,
+        "2.1",
+        json={
+            "flavor": {
+                "name": unique("f"),
+                "ram": "512",
+                "vcpus": "2",
+                "disk": "3",
+                "swap": 64,
+                "OS-FLV-EXT-DATA:ephemeral": 4,
+                "os-flavor-access:is_public": "false",
+            }
+        },
+    )["flavor"]
     assert len(made["id"]) == 36  # no id given: a UUID
-    assert (made["ram"], made["vcpus"], made["disk"], made["swap"], made["OS-FLV-EXT-DATA:ephemeral"], made["rxtx_factor"]) == (512, 2, 3, 64, 4, 1.0)
+    assert (made["ram"], made["vcpus"], made["disk"], made["swap"], made["OS-FLV-EXT-DATA:ephemeral"], made["rxtx_factor"]) == (
+        512,
+        2,
+        3,
+        64,
+        4,
+        1.0,
+    )
     assert made["os-flavor-access:is_public"] is False
     numbered = new_flavor(nova, id=987654)
     assert numbered["id"] == "987654"
@@ -154,9 +178,13 @@ def test_create_refuses_missing_and_duplicates(nova: ServiceClient) -> None:
     fault(nova, "POST", "flavors", 400, json={"name": unique(), "ram": 1, "vcpus": 1, "disk": 1})
     fault(nova, "POST", "flavors", 400, "2.55", json={"flavor": {"name": unique(), "ram": 1, "vcpus": 1, "disk": 1, "description": "\x00"}})
     first = new_flavor(nova, id=unique("dup"))
-    assert "already exists" in fault(nova, "POST", "flavors", 409, json={"flavor": {"name": first["name"], "ram": 1, "vcpus": 1, "disk": 1}})
+    assert "already exists" in fault(
+        nova, "POST", "flavors", 409, json={"flavor": {"name": first["name"], "ram": 1, "vcpus": 1, "disk": 1}}
+    )
     other = unique("other")
-    assert "already exists" in fault(nova, "POST", "flavors", 409, json={"flavor": {"name": other, "id": first["id"], "ram": 1, "vcpus": 1, "disk": 1}})
+    assert "already exists" in fault(
+        nova, "POST", "flavors", 409, json={"flavor": {"name": other, "id": first["id"], "ram": 1, "vcpus": 1, "disk": 1}}
+    )
     assert other not in names_in(nova, "flavors?is_public=none")
 
 
@@ -291,7 +319,24 @@ def test_openstack_cli(compute_osc: Any) -> None:
         return str(compute_osc(*args).stdout)
 
     name = unique("cli")
-    made = openstack("flavor", "create", "--ram", "1024", "--vcpus", "2", "--disk", "10", "--private", "--description", "via the CLI", "--property", "hw:cpu_policy=shared", "-f", "json", name)
+    made = openstack(
+        "flavor",
+        "create",
+        "--ram",
+        "1024",
+        "--vcpus",
+        "2",
+        "--disk",
+        "10",
+        "--private",
+        "--description",
+        "via the CLI",
+        "--property",
+        "hw:cpu_policy=shared",
+        "-f",
+        "json",
+        name,
+    )
     assert '"ram": 1024' in made and "hw:cpu_policy" in made
     assert name in openstack("flavor", "list", "--all", "-f", "value", "-c", "Name")
     assert name not in openstack("flavor", "list", "--public", "-f", "value", "-c", "Name")
@@ -325,7 +370,13 @@ def test_extra_spec_values_checked_from_2_86(spec: ApiSpec | None, nova: Service
     for key, value in [("hw:cpu_policy", "greedy"), ("hw:numa_nodes", "0"), ("trait:HW_CPU_X86_AVX2", "wanted"), ("resources:VCPU", "-1")]:
         assert "Validation failed" in fault(nova, "POST", specs, 400, "2.86", json={"extra_specs": {key: value}})
     fault(nova, "PUT", f"{specs}/hw:cpu_policy", 400, "2.86", json={"hw:cpu_policy": "greedy"})
-    good = {"hw:cpu_policy": "dedicated", "hw:numa_nodes": 2, "trait:HW_CPU_X86_AVX2": "required", "resources:VCPU": "0", "acme:anything": "goes"}
+    good = {
+        "hw:cpu_policy": "dedicated",
+        "hw:numa_nodes": 2,
+        "trait:HW_CPU_X86_AVX2": "required",
+        "resources:VCPU": "0",
+        "acme:anything": "goes",
+    }
     call(spec, nova, "POST", specs, 200, "2.86", json={"extra_specs": good})
     stored = call(spec, nova, "GET", specs, 200)["extra_specs"]
     assert stored == {key: str(value) for key, value in good.items()}

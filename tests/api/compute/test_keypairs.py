@@ -18,16 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from pocketstack.services.compute import keys
 from pocketstack.testing.server import LiveCloud
-from pocketstack.testing.spec import ApiSpec, load_spec
+from pocketstack.testing.spec import ApiSpec
 from tests.api.compute.conftest import Member
+from tests.api.compute.helpers import LATEST, checked, mv
 from tests.conftest import ServiceClient, login, make_user
-
-
-def mv(version: str) -> dict[str, str]:
-    return {"OpenStack-API-Version": f"compute {version}"}
-
-
-LATEST = mv("latest")
 
 
 def ssh_public_key(kind: str = "ed25519") -> str:
@@ -49,20 +43,6 @@ def name(prefix: str = "kp") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="module")
-def spec() -> ApiSpec | None:
-    return load_spec("compute")
-
-
-def checked(spec: ApiSpec | None, reply: httpx.Response, method: str, path: str, expected: int) -> Any:
-    """The reply's body, after its status and (when the spec is present) its shape are checked."""
-    assert reply.status_code == expected, f"{method} {path}: {reply.status_code} {reply.text[:500]}"
-    body = reply.json() if reply.content else None
-    if spec is not None and body is not None:
-        spec.check(method, "/v2.1" + path.split("?")[0], expected, body)
-    return body
-
-
 def names_of(client: ServiceClient, query: str = "", version: str = "latest") -> list[str]:
     reply = client.get(f"/os-keypairs{query}", headers=mv(version))
     assert reply.status_code == 200, reply.text
@@ -80,7 +60,13 @@ def user(member: Callable[..., Member]) -> Member:
 @pytest.mark.parametrize("kind", ["ed25519", "rsa", "ecdsa"])
 def test_import_show_list_delete_latest(spec: ApiSpec | None, user: Member, kind: str) -> None:
     client, key_name, public_key = user.nova, name(), ssh_public_key(kind)
-    created = checked(spec, client.post("/os-keypairs", json={"keypair": {"name": key_name, "public_key": public_key}}, headers=LATEST), "POST", "/os-keypairs", 201)
+    created = checked(
+        spec,
+        client.post("/os-keypairs", json={"keypair": {"name": key_name, "public_key": public_key}}, headers=LATEST),
+        "POST",
+        "/os-keypairs",
+        201,
+    )
     assert created["keypair"] == {
         "name": key_name,
         "public_key": public_key,
@@ -96,7 +82,9 @@ def test_import_show_list_delete_latest(spec: ApiSpec | None, user: Member, kind
     assert shown["created_at"][:4].isdigit() and "T" in shown["created_at"]
 
     listed = checked(spec, client.get("/os-keypairs", headers=LATEST), "GET", "/os-keypairs", 200)
-    assert listed == {"keypairs": [{"keypair": {"name": key_name, "public_key": public_key, "fingerprint": md5_fingerprint(public_key), "type": "ssh"}}]}
+    assert listed == {
+        "keypairs": [{"keypair": {"name": key_name, "public_key": public_key, "fingerprint": md5_fingerprint(public_key), "type": "ssh"}}]
+    }
 
     deleted = client.delete(f"/os-keypairs/{key_name}", headers=LATEST)
     assert deleted.status_code == 204 and deleted.content == b""
@@ -130,7 +118,9 @@ def test_microversion_2_1_shapes_and_status_codes(user: Member) -> None:
 
 def test_generate_before_2_92_and_refused_from_it(spec: ApiSpec | None, user: Member) -> None:
     client, key_name = user.nova, name()
-    generated = checked(spec, client.post("/os-keypairs", json={"keypair": {"name": key_name}}, headers=mv("2.91")), "POST", "/os-keypairs", 201)
+    generated = checked(
+        spec, client.post("/os-keypairs", json={"keypair": {"name": key_name}}, headers=mv("2.91")), "POST", "/os-keypairs", 201
+    )
     assert generated["keypair"]["type"] == "ssh" and "private_key" in generated["keypair"]
     refused = client.post("/os-keypairs", json={"keypair": {"name": name()}}, headers=mv("2.92"))
     assert refused.status_code == 400 and "public_key" in refused.json()["badRequest"]["message"]
@@ -224,8 +214,13 @@ def test_users_are_isolated_even_in_one_project(compute_cloud: LiveCloud, comput
     other = login(compute_cloud, other_user, password, user.project["id"]).service("/compute/v2.1")
     shared_name = name("same")
     for client in (user.nova, other):
-        assert client.post("/os-keypairs", json={"keypair": {"name": shared_name, "public_key": ssh_public_key()}}, headers=LATEST).status_code == 201
-    mine = user.nova.post("/os-keypairs", json={"keypair": {"name": name("mine"), "public_key": ssh_public_key()}}, headers=LATEST).json()["keypair"]
+        assert (
+            client.post("/os-keypairs", json={"keypair": {"name": shared_name, "public_key": ssh_public_key()}}, headers=LATEST).status_code
+            == 201
+        )
+    mine = user.nova.post("/os-keypairs", json={"keypair": {"name": name("mine"), "public_key": ssh_public_key()}}, headers=LATEST).json()[
+        "keypair"
+    ]
 
     assert mine["name"] not in names_of(other)
     assert other.get(f"/os-keypairs/{mine['name']}", headers=LATEST).status_code == 404
@@ -239,7 +234,12 @@ def test_users_are_isolated_even_in_one_project(compute_cloud: LiveCloud, comput
     assert other.get(f"/os-keypairs{by_id}", headers=LATEST).status_code == 403
     assert other.get(f"/os-keypairs/{mine['name']}{by_id}", headers=LATEST).status_code == 403
     assert other.delete(f"/os-keypairs/{mine['name']}{by_id}", headers=LATEST).status_code == 403
-    assert other.post("/os-keypairs", json={"keypair": {"name": name(), "public_key": ssh_public_key(), "user_id": user.user["id"]}}, headers=LATEST).status_code == 403
+    assert (
+        other.post(
+            "/os-keypairs", json={"keypair": {"name": name(), "public_key": ssh_public_key(), "user_id": user.user["id"]}}, headers=LATEST
+        ).status_code
+        == 403
+    )
     assert sorted(names_of(user.nova, by_id)) == sorted([shared_name, mine["name"]])
     # before 2.10 a user_id query is ignored: one's own keys, never someone else's
     assert mine["name"] not in names_of(other, by_id, version="2.9")
@@ -249,7 +249,9 @@ def test_users_are_isolated_even_in_one_project(compute_cloud: LiveCloud, comput
 def test_admin_manages_another_users_keypairs(nova: ServiceClient, user: Member) -> None:
     target = user.user["id"]
     key_name = name("for-user")
-    created = nova.post("/os-keypairs", json={"keypair": {"name": key_name, "public_key": ssh_public_key(), "user_id": target}}, headers=mv("2.10"))
+    created = nova.post(
+        "/os-keypairs", json={"keypair": {"name": key_name, "public_key": ssh_public_key(), "user_id": target}}, headers=mv("2.10")
+    )
     assert created.status_code == 201 and created.json()["keypair"]["user_id"] == target
     assert key_name in names_of(user.nova)
     assert key_name not in names_of(nova)  # the admin's own list is the admin's own keys
@@ -267,7 +269,10 @@ def test_paging_from_2_35(spec: ApiSpec | None, user: Member) -> None:
     client = user.nova
     created = sorted(name(f"p{i}") for i in range(5))
     for key_name in created:
-        assert client.post("/os-keypairs", json={"keypair": {"name": key_name, "public_key": ssh_public_key()}}, headers=LATEST).status_code == 201
+        assert (
+            client.post("/os-keypairs", json={"keypair": {"name": key_name, "public_key": ssh_public_key()}}, headers=LATEST).status_code
+            == 201
+        )
 
     first = checked(spec, client.get("/os-keypairs?limit=2", headers=mv("2.35")), "GET", "/os-keypairs", 200)
     assert [e["keypair"]["name"] for e in first["keypairs"]] == created[:2]

@@ -66,6 +66,11 @@ def build_config_drive(
         ec2_meta_data=ec2_meta_data,
         vendor_data2=vendor_data2,
     )
+    write_config_drive(dest, files)
+
+
+def write_config_drive(dest: Path, files: Mapping[str, bytes]) -> None:
+    """Write the ISO holding `files` ({posix path: content}, as config_drive_files makes them) to `dest`, atomically."""
     _write_atomically(Path(dest), lambda out: _write_iso(out, files))
 
 

@@ -79,7 +79,9 @@ def generate_ssh_key_pair() -> GeneratedKeyPair:
     """A new RSA pair as Nova makes it: the private key in PEM ("BEGIN RSA PRIVATE KEY",
     which ssh and every client read), the public one as an OpenSSH line."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     public_line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode("ascii")
     public_key = f"{public_line} {GENERATED_COMMENT}"
     return GeneratedKeyPair(private_pem.decode("ascii"), public_key, ssh_fingerprint(public_key))
@@ -103,7 +105,9 @@ def generate_x509_key_pair(user_id: str) -> GeneratedKeyPair:
         .add_extension(x509.SubjectAlternativeName([x509.OtherName(UPN_OID, _der_utf8_string(f"{user_id}@localhost"))]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
     return GeneratedKeyPair(private_pem.decode("ascii"), certificate_pem, x509_fingerprint(certificate_pem))
 

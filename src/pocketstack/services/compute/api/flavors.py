@@ -82,7 +82,9 @@ def _list(call: Call, path: str, render: Any) -> dict[str, Any]:
         # 2.75 closed the query schema: a parameter Nova does not know is a mistake
         unknown = sorted(set(call.query.keys()) - LIST_PARAMETERS)
         if unknown:
-            raise BadRequest(f"Invalid input for query parameters: additional properties are not allowed ({', '.join(unknown)[:200]} unexpected)")
+            raise BadRequest(
+                f"Invalid input for query parameters: additional properties are not allowed ({', '.join(unknown)[:200]} unexpected)"
+            )
     wanted = FlavorFilter(
         is_public=_is_public_filter(call, viewer),
         min_ram=_int_filter(call, "minRam"),
@@ -167,7 +169,7 @@ def flavor_action(call: Call) -> dict[str, Any]:
     body = call.json()
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("The action body must be an object with exactly one action.")
-    (action, argument), = body.items()
+    ((action, argument),) = body.items()
     if action not in ("addTenantAccess", "removeTenantAccess"):
         raise BadRequest(f"There is no such action: {str(action)[:60]}")
     adding = action == "addTenantAccess"
@@ -215,7 +217,7 @@ def create_extra_specs(call: Call) -> dict[str, Any]:
     flavor = _extra_specs_flavor(call, "create")
     body = call.json()
     if not isinstance(body, dict) or set(body) != {"extra_specs"}:
-        raise BadRequest("Invalid input: the body must be {\"extra_specs\": {...}} and nothing else.")
+        raise BadRequest('Invalid input: the body must be {"extra_specs": {...}} and nothing else.')
     backend.set_extra_specs(call.db, flavor, _checked_specs(call, body["extra_specs"]))
     # Nova answers with the request's own document (numbers stay numbers there)
     return body

@@ -16,6 +16,7 @@ from pocketstack.core.api import ApiRouter, Call, validate
 from pocketstack.core.faults import BadRequest, nova_fault
 
 from ..backend import keypairs as backend
+from ..backend.quotas import check_key_pair_quota
 from ..schemas import keypairs as schemas
 from ..views import keypairs as views
 
@@ -85,6 +86,7 @@ def _create(call: Call) -> dict[str, Any]:
     request = validate(schemas.create_model(call.version), data["keypair"], "keypair.")
     user_id = request.for_user or call.ctx.user_id
     call.authorize("os_compute_api:os-keypairs:create", {"user_id": user_id})
+    check_key_pair_quota(call.db, call.cloud.settings.compute, call.ctx.project_id, user_id)
     if request.public_key is not None:
         keypair = backend.import_keypair(call.db, user_id, request.name, request.public_key, request.key_type)
         return {"keypair": views.created(keypair, call.version)}

@@ -4,16 +4,14 @@ The private half of a generated pair is returned to the caller and never stored.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pocketstack.core.faults import BadRequest, Conflict, Forbidden, NotFound
+from pocketstack.core.faults import BadRequest, Conflict, NotFound
 
 from .. import keys
 from ..models import KeyPair
 
-# Nova's default key_pairs quota (per user)
-MAX_KEYPAIRS_PER_USER = 100
 # Nova's [api] max_limit: the most one page of a list holds
 MAX_PAGE_SIZE = 1000
 
@@ -59,9 +57,6 @@ def delete_keypair(db: Session, user_id: str, name: str) -> None:
 def _check_free(db: Session, user_id: str, name: str) -> None:
     if db.scalar(select(KeyPair.id).where(KeyPair.user_id == user_id, KeyPair.name == name)) is not None:
         raise Conflict(f"Key pair '{name}' already exists.")
-    count = db.scalar(select(func.count()).select_from(KeyPair).where(KeyPair.user_id == user_id)) or 0
-    if count >= MAX_KEYPAIRS_PER_USER:
-        raise Forbidden("Quota exceeded, too many key pairs.")
 
 
 def _store(db: Session, user_id: str, name: str, public_key: str, fingerprint: str, key_type: str) -> KeyPair:

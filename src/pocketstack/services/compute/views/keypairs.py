@@ -1,8 +1,8 @@
 """Keypair records as Nova shows them, per microversion:
 
-    list entry:  {"keypair": {name, public_key, fingerprint, type (2.2+)}}
-    create:      name, public_key, fingerprint, user_id, type (2.2+), private_key (generated, < 2.92)
-    show:        create's fields + id, created_at, updated_at/deleted_at (null), deleted (false)
+list entry:  {"keypair": {name, public_key, fingerprint, type (2.2+)}}
+create:      name, public_key, fingerprint, user_id, type (2.2+), private_key (generated, < 2.92)
+show:        create's fields + id, created_at, updated_at/deleted_at (null), deleted (false)
 """
 
 from __future__ import annotations

@@ -5,17 +5,20 @@ transaction; each step here is one short transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
 from pocketstack.core.faults import BadRequest, Conflict, Forbidden, NotFound
 
+from .. import formats
 from ..formats import Inspection
 from ..models import ACTIVE, DEACTIVATED, QUEUED, SAVING, UPLOADING, Image
-from ..store import Received
+from ..store import ImageStore, Received
 from . import quotas
 from .common import get_image, now, policy_target, set_property
+from .imports import hash_file
 
 STAGE_HOST_PROPERTY = "os_glance_stage_host"
 
@@ -65,6 +68,24 @@ def finish_upload(db: Session, image_id: str, received: Received, inspection: In
     image.stores = [store_id]
     image.updated_at = now()
     return image
+
+
+def store_file_data(image: Image, store: ImageStore, path: Path, hash_algo: str) -> int:
+    """Make a local file the data of a queued image (seed images, server snapshots): it
+    is inspected as its disk_format, hashed, copied into `store`, and the image becomes
+    active. Returns the size. The caller's transaction records the change."""
+    inspection = formats.inspect(path, image.disk_format or "raw")
+    checksum, hash_value, size = hash_file(path, hash_algo)
+    store.copy_in(path, image.id)
+    image.status = ACTIVE
+    image.size = size
+    image.virtual_size = inspection.virtual_size
+    image.checksum = checksum
+    image.os_hash_algo = hash_algo
+    image.os_hash_value = hash_value
+    image.stores = [store.id]
+    image.updated_at = now()
+    return size
 
 
 def finish_stage(db: Session, image_id: str, received: Received, host: str) -> Image:

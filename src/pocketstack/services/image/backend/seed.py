@@ -9,11 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import formats
-from ..models import ACTIVE, Image
+from ..models import QUEUED, Image
 from ..store import ImageStore
 from .common import new_id, now
-from .imports import hash_file
+from .data import store_file_data
 
 log = logging.getLogger("pocketstack.image")
 
@@ -29,33 +28,24 @@ def ensure_public_image(db: Session, store: ImageStore, path: Path, owner: str, 
     if not path.is_file():
         log.warning("seed image %s does not exist; skipped", path)
         return None
-    disk_format = SUFFIX_FORMATS.get(path.suffix.lower(), "raw")
-    inspection = formats.inspect(path, disk_format)
-    checksum, hash_value, size = hash_file(path, hash_algo)
     image_id = new_id()
-    store.copy_in(path, image_id)
     stamp = now()
     image = Image(
         id=image_id,
         name=name,
-        status=ACTIVE,
+        status=QUEUED,
         visibility="public",
         owner=owner,
-        size=size,
-        virtual_size=inspection.virtual_size,
-        disk_format=disk_format,
+        disk_format=SUFFIX_FORMATS.get(path.suffix.lower(), "raw"),
         container_format="bare",
-        checksum=checksum,
-        os_hash_algo=hash_algo,
-        os_hash_value=hash_value,
         min_disk=0,
         min_ram=0,
         protected=False,
         os_hidden=False,
-        stores=[store.id],
         created_at=stamp,
         updated_at=stamp,
     )
     db.add(image)
-    log.info("published seed image %s (%s, %d bytes)", name, disk_format, size)
+    size = store_file_data(image, store, path, hash_algo)
+    log.info("published seed image %s (%s, %d bytes)", name, image.disk_format, size)
     return image

@@ -1,5 +1,4 @@
-"""The compute service's tables (so far): flavors with their extra specs and project
-access, and keypairs."""
+"""Flavors with their extra specs and project access, and keypairs."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Agents: loops that make what exists on a host match what the database wants."""

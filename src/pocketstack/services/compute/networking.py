@@ -1,0 +1,228 @@
+"""The compute service's window on the networking service, in one place (as images.py is
+for images): which networks a boot asks for, the ports a server gets (created in the
+boot's own transaction, so IPAM and the server row commit together or not at all),
+the NICs its guest is started with, its `addresses`, network_data.json, and the ports
+it gives back when deleted.
+
+Nova's rules: `networks` "none" means no NIC; absent (before 2.37) or "auto" means the
+one network the project can use (none: no NIC; several: 409); a list names networks
+(a port is made on each), ports (bound to the server, kept when it goes) and fixed IPs.
+Without the networking service only "none", "auto" and an absent value are possible."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from pocketstack.core.context import RequestContext
+from pocketstack.core.faults import BadRequest, Conflict, Fault
+from pocketstack.drivers.compute.base import Nic
+
+from .models import Server
+
+PREEXISTING_PORTS = "preexisting_ports"  # system_metadata key: ports the caller brought
+
+
+@dataclass(frozen=True)
+class NicRequest:
+    network_id: str | None = None
+    port_id: str | None = None
+    fixed_ip: str | None = None
+
+
+def tap_name(port_id: str) -> str:
+    """The tap the dataplane plugs for a port (Neutron's linuxbridge naming)."""
+    return "tap" + port_id[:11]
+
+
+def requested_nics(db: Session, ctx: RequestContext, requested: Any, *, available: bool) -> list[NicRequest]:
+    if requested == "none":
+        return []
+    if requested is None or requested == "auto":
+        return _the_one_network(db, ctx) if available else []
+    if not available:
+        raise BadRequest("Networks cannot be requested: this cloud runs no networking service.")
+    return [_checked(db, ctx, entry) for entry in requested]
+
+
+def _the_one_network(db: Session, ctx: RequestContext) -> list[NicRequest]:
+    from pocketstack.services.network.models import Network
+
+    usable = db.scalars(
+        select(Network.id).where(Network.external.is_(False), or_(Network.project_id == ctx.project_id, Network.shared.is_(True)))
+    ).all()
+    if len(usable) > 1:
+        raise Conflict("Multiple possible networks found, use a Network ID to be more specific.")
+    return [NicRequest(network_id=usable[0])] if usable else []
+
+
+def _checked(db: Session, ctx: RequestContext, entry: dict[str, Any]) -> NicRequest:
+    from pocketstack.services.network.backend import networks, ports
+    from pocketstack.services.network.backend.common import Viewer
+
+    viewer = Viewer.of(ctx)
+    if entry.get("port"):
+        try:
+            port = ports.get_port(db, viewer, entry["port"])
+        except Fault:
+            raise BadRequest(f"Port id {entry['port']} could not be found.") from None
+        if port.device_id:
+            raise Conflict(f"Port {port.id} is still in use.")
+        return NicRequest(port_id=port.id)
+    network_id = entry.get("uuid")
+    if not network_id:
+        raise BadRequest("Bad networks format: a network needs 'uuid' or 'port'.")
+    try:
+        network = networks.get_network(db, viewer, network_id)
+    except Fault:
+        raise BadRequest(f"Network {network_id} could not be found.") from None
+    fixed_ip = entry.get("fixed_ip")
+    if fixed_ip is not None:
+        try:
+            ipaddress.ip_address(fixed_ip)
+        except ValueError:
+            raise BadRequest(f"Invalid fixed IP address ({fixed_ip})") from None
+    return NicRequest(network_id=network.id, fixed_ip=fixed_ip)
+
+
+def allocate(db: Session, ctx: RequestContext, server: Server, nics: list[NicRequest]) -> None:
+    """Make (or bind) the server's ports, bound to its host, in this transaction."""
+    from pocketstack.services.network.backend import networks, ports
+    from pocketstack.services.network.backend.common import Viewer
+    from pocketstack.services.network.schemas.ports import PortCreate, PortUpdate
+
+    viewer = Viewer.of(ctx)
+    owner = f"compute:{server.availability_zone or 'nova'}"
+    brought = []
+    groups = _groups(db, ctx, server.security_groups) if any(not nic.port_id for nic in nics) else []
+    if groups:
+        # asked for by name or id (the CLI sends ids), shown by name, as Nova shows its ports' groups
+        server.security_groups = list(dict.fromkeys(group.name for group in groups))
+    for nic in nics:
+        if nic.port_id:
+            port = ports.get_port(db, viewer, nic.port_id)
+            ports.update_port(
+                db,
+                viewer,
+                port,
+                PortUpdate.model_validate({"device_id": server.uuid, "device_owner": owner, "binding:host_id": server.host or ""}),
+            )
+            brought.append(port.id)
+            continue
+        network = networks.get_network(db, viewer, nic.network_id or "")
+        body: dict[str, Any] = {
+            "network_id": network.id,
+            "device_id": server.uuid,
+            "device_owner": owner,
+            "binding:host_id": server.host or "",
+        }
+        if nic.fixed_ip:
+            body["fixed_ips"] = [{"ip_address": nic.fixed_ip}]
+        if groups:
+            body["security_groups"] = [group.id for group in groups]
+        ports.create_port(db, viewer, server.project_id, network, PortCreate.model_validate(body))
+    if brought:
+        server.system_metadata = {**server.system_metadata, PREEXISTING_PORTS: brought}
+
+
+def _groups(db: Session, ctx: RequestContext, names: list[str]) -> list[Any]:
+    """The project's security groups a boot names (by name or id)."""
+    from pocketstack.services.network.backend import security_groups
+    from pocketstack.services.network.models import SecurityGroup
+
+    found = []
+    for name in names:
+        if name == "default":
+            found.append(security_groups.ensure_default(db, server_project(ctx)))
+            continue
+        group = db.scalars(
+            select(SecurityGroup).where(
+                or_(SecurityGroup.id == name, SecurityGroup.name == name), SecurityGroup.project_id == ctx.project_id
+            )
+        ).first()
+        if group is None:
+            raise BadRequest(f"Unable to find security_group with name or id '{name}'")
+        found.append(group)
+    return found
+
+
+def server_project(ctx: RequestContext) -> str:
+    return ctx.project_id or ""
+
+
+def release(db: Session, server: Server) -> None:
+    """Ports made for the server go (through the network backend, which also disassociates
+    their floating IPs); ports the caller brought are unbound and stay."""
+    from pocketstack.services.network.backend import ports
+    from pocketstack.services.network.models import Port
+
+    brought = set(server.system_metadata.get(PREEXISTING_PORTS, []))
+    for port in db.scalars(select(Port).where(Port.device_id == server.uuid)).all():
+        if port.id in brought:
+            port.device_id, port.device_owner, port.binding_host_id = "", "", ""
+            port.binding_vif_type, port.binding_vif_details = "unbound", {}
+        else:
+            ports.delete_port(db, port)
+    db.flush()
+
+
+def _ports_of(db: Session, server_uuids: list[str]) -> list[Any]:
+    from pocketstack.services.network.models import Port
+
+    if not server_uuids:
+        return []
+    return list(db.scalars(select(Port).where(Port.device_id.in_(server_uuids)).order_by(Port.created_at, Port.id)))
+
+
+def addresses(db: Session, server_uuids: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """server uuid -> Nova's `addresses`: network name -> fixed (and floating) addresses."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {uuid: {} for uuid in server_uuids}
+    floating = _floating_by_port(db, server_uuids)
+    for port in _ports_of(db, server_uuids):
+        entries = out[port.device_id].setdefault(port.network.name or port.network_id, [])
+        for allocation in port.fixed_ips:
+            version = ipaddress.ip_address(allocation.ip_address).version
+            entries.append(
+                {"version": version, "addr": allocation.ip_address, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port.mac_address}
+            )
+        for address in floating.get(port.id, []):
+            entries.append({"version": 4, "addr": address, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": port.mac_address})
+    return out
+
+
+def _floating_by_port(db: Session, server_uuids: list[str]) -> dict[str, list[str]]:
+    from pocketstack.services.network.models import FloatingIp
+
+    port_ids = [p.id for p in _ports_of(db, server_uuids)]
+    rows = db.scalars(select(FloatingIp).where(FloatingIp.fixed_port_id.in_(port_ids))) if port_ids else []
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row.fixed_port_id, []).append(row.floating_ip_address)
+    return out
+
+
+def guest_nics(db: Session, server_uuid: str) -> tuple[Nic, ...]:
+    return tuple(Nic(mac=port.mac_address, tap=tap_name(port.id), mtu=port.network.mtu) for port in _ports_of(db, [server_uuid]))
+
+
+def network_data(db: Session, server_uuid: str) -> dict[str, Any]:
+    """network_data.json: one link per port, DHCP on each IPv4 subnet, the DNS servers."""
+    links, nets, services = [], [], []
+    for index, port in enumerate(_ports_of(db, [server_uuid])):
+        link_id = tap_name(port.id)
+        links.append(
+            {"id": link_id, "vif_id": port.id, "type": "bridge", "mtu": port.network.mtu, "ethernet_mac_address": port.mac_address}
+        )
+        subnets = {s.id: s for s in port.network.subnets}
+        for allocation in port.fixed_ips:
+            subnet = subnets.get(allocation.subnet_id)
+            if subnet is None:
+                continue
+            kind = "ipv4_dhcp" if subnet.ip_version == 4 else "ipv6_dhcp"
+            nets.append({"id": f"network{index}", "type": kind, "link": link_id, "network_id": port.network_id})
+            services.extend({"type": "dns", "address": address} for address in subnet.dns_nameservers)
+    return {"links": links, "networks": nets, "services": services}
