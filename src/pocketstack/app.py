@@ -119,6 +119,7 @@ def build_app(settings: Settings, cloud: Cloud | None = None) -> CloudApp:
         router = service.router()
         # a service that speaks microversions (compute, volume) declares them; others are left as they are
         router.microversions = getattr(service, "microversions", None)
+        router.request_id_header = getattr(service, "request_id_header", None)
         # slashes are the dispatcher's business: never answer with a redirect
         routes = router.starlette_routes()
         # what an ApiRouter cannot express (websockets, static files), from services that have it

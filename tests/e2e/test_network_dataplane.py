@@ -32,6 +32,7 @@ import pytest
 
 from pocketstack.drivers.network.base import bridge_name, dhcp_namespace, router_namespace, tap_name
 from pocketstack.drivers.network.linux import LinuxDataplane, missing_tools
+from pocketstack.testing.outside import TCP_CLIENT, TCP_SERVER, Outside, in_ns, sh
 from pocketstack.testing.server import LiveCloud, free_port
 from tests.conftest import ServiceClient, admin_identity
 
@@ -84,18 +85,6 @@ esac
 exit 0
 """
 
-TCP_SERVER = r"""
-import socket, sys
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("0.0.0.0", int(sys.argv[1])))
-server.listen(8)
-while True:
-    conn, peer = server.accept()
-    conn.sendall(f"{sys.argv[2]} {peer[0]}".encode())
-    conn.close()
-"""
-
 HTTP_GET = r"""
 import sys, urllib.error, urllib.request
 try:
@@ -104,27 +93,6 @@ try:
 except urllib.error.HTTPError as exc:
     print(exc.code, exc.read().decode())
 """
-
-TCP_CLIENT = r"""
-import socket, sys
-try:
-    conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
-    print(conn.recv(200).decode())
-except OSError as exc:
-    print("FAILED", exc)
-    sys.exit(1)
-"""
-
-
-def sh(*argv: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, input=stdin, timeout=60)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)}: {result.returncode} {result.stderr}")
-    return result
-
-
-def in_ns(namespace: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return sh("ip", "netns", "exec", namespace, *argv, check=check)
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = CONVERGE) -> Any:
@@ -237,53 +205,6 @@ class Guest:
         sh("ip", "netns", "del", self.namespace, check=False)
         self.script.unlink(missing_ok=True)
         Path(f"{self.script}.lease").unlink(missing_ok=True)
-
-
-class Outside:
-    """The world beyond the external network: a bridge in the root namespace (no address)
-    and a namespace on it holding the external subnet's gateway address."""
-
-    def __init__(self) -> None:
-        tag = secrets.token_hex(2)
-        self.bridge = f"psxbr{tag}"
-        self.namespace = f"psxo-{tag}"
-        self.veth = f"psxo{tag}"
-        self.address = "198.51.100.1"
-        self.servers: list[subprocess.Popen[str]] = []
-
-    def start(self) -> Outside:
-        sh("ip", "link", "add", self.bridge, "type", "bridge")
-        Path(f"/proc/sys/net/ipv6/conf/{self.bridge}/disable_ipv6").write_text("1")
-        sh("ip", "link", "set", self.bridge, "up")
-        sh("ip", "netns", "add", self.namespace)
-        sh("ip", "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.namespace)
-        Path(f"/proc/sys/net/ipv6/conf/{self.veth}/disable_ipv6").write_text("1")
-        sh("ip", "link", "set", self.veth, "master", self.bridge, "up")
-        in_ns(self.namespace, "ip", "link", "set", "lo", "up")
-        in_ns(self.namespace, "ip", "addr", "add", f"{self.address}/24", "dev", "eth0")
-        in_ns(self.namespace, "ip", "link", "set", "eth0", "up")
-        return self
-
-    def serve(self, port: int) -> None:
-        self.servers.append(
-            subprocess.Popen(["ip", "netns", "exec", self.namespace, sys.executable, "-c", TCP_SERVER, str(port), "outside"])
-        )
-        time.sleep(0.3)
-
-    def connect(self, address: str, port: int) -> str | None:
-        result = in_ns(self.namespace, sys.executable, "-c", TCP_CLIENT, address, str(port), check=False)
-        return result.stdout.strip() if result.returncode == 0 else None
-
-    def ping(self, address: str) -> bool:
-        return in_ns(self.namespace, "busybox", "ping", "-c", "1", "-W", "1", address, check=False).returncode == 0
-
-    def remove(self) -> None:
-        for process in self.servers:
-            process.kill()
-            process.wait()
-        sh("ip", "netns", "del", self.namespace, check=False)
-        sh("ip", "link", "del", self.veth, check=False)
-        sh("ip", "link", "del", self.bridge, check=False)
 
 
 # -- the cloud ---------------------------------------------------------------------------------

@@ -204,6 +204,9 @@ class ApiRouter:
         self.after_write = after_write
         # set by a service that speaks microversions (compute, volume); None: no negotiation at all
         self.microversions: Microversions | None = None
+        # a service's own name for the request id, sent beside x-openstack-request-id
+        # (Nova's x-compute-request-id, which Tempest reads)
+        self.request_id_header: str | None = None
 
     def route(
         self,
@@ -253,6 +256,12 @@ class ApiRouter:
         allowed = sorted(set(ops) | ({"HEAD"} if "GET" in ops else set()))
 
         async def endpoint(request: Request) -> Response:
+            response = await dispatch(request)
+            if self.request_id_header:
+                response.headers[self.request_id_header] = request.scope["state"]["context"].request_id
+            return response
+
+        async def dispatch(request: Request) -> Response:
             method = request.method
             candidates = ops.get(method) or (ops.get("GET", []) if method == "HEAD" else [])
             if not candidates:

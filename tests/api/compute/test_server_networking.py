@@ -67,6 +67,9 @@ def test_ports_addresses_and_cleanup(cloud: LiveCloud, user: Identity, image: st
     assert entry["addr"].startswith("10.20.0.") and entry["OS-EXT-IPS:type"] == "fixed"
     assert nova.get(f"/servers/{sid}/ips").json() == {"addresses": {"net1": [{"version": 4, "addr": entry["addr"]}]}}
     assert nova.get(f"/servers/{sid}/ips/net1").status_code == 200 and nova.get(f"/servers/{sid}/ips/other").status_code == 404
+    # Nova's ip filter: a regex over the servers' port addresses
+    assert [s["id"] for s in nova.get("/servers?ip=^10\\.20\\.0\\.").json()["servers"]] == [sid]
+    assert nova.get("/servers?ip=^10\\.99\\.").json()["servers"] == []
     (port,) = neutron.get(f"/v2.0/ports?device_id={sid}").json()["ports"]
     assert port["mac_address"] == entry["OS-EXT-IPS-MAC:mac_addr"] and port["device_owner"] == "compute:nova"
     bound = admin_identity(cloud).service("/networking").get(f"/v2.0/ports/{port['id']}").json()["port"]

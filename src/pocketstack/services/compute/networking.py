@@ -170,6 +170,14 @@ def release(db: Session, server: Server) -> None:
     db.flush()
 
 
+def servers_with_address(pattern: str) -> Any:
+    """A subquery: the server uuids with a fixed address matching `pattern` (a regex, as
+    Nova's `ip` filter)."""
+    from pocketstack.services.network.models import IpAllocation, Port
+
+    return select(Port.device_id).join(IpAllocation, IpAllocation.port_id == Port.id).where(IpAllocation.ip_address.regexp_match(pattern))
+
+
 def _ports_of(db: Session, server_uuids: list[str]) -> list[Any]:
     from pocketstack.services.network.models import Port
 

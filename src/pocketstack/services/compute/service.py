@@ -42,6 +42,7 @@ class ComputeService:
     policy_rules = policy.RULES
     # Nova reads /images/ as an image with a blank id (404), not as the list
     forgive_trailing_slash = False
+    request_id_header = "x-compute-request-id"
     microversions = Microversions("compute", VersionRange("2.1", MAX_MICROVERSION), legacy_header="X-OpenStack-Nova-API-Version")
 
     def __init__(self, settings: Settings, db: Database) -> None:

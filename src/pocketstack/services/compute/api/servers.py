@@ -263,8 +263,7 @@ def show_addresses(call: Call) -> dict[str, Any]:
 
 def _plain_addresses(call: Call, server: Server) -> dict[str, Any]:
     """/ips shows only version and addr (no OS-EXT-IPS fields), as Nova's."""
-    shown = look(call).addresses(server)
-    return {net: [{"version": a["version"], "addr": a["addr"]} for a in entries] for net, entries in shown.items()}
+    return views.plain_addresses(look(call).addresses(server))
 
 
 # -- metadata -------------------------------------------------------------------------------

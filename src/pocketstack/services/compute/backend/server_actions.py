@@ -113,12 +113,12 @@ def _snapshot_properties(ctx: RequestContext, server: Server, metadata: dict[str
     }
     properties = {
         **inherited,
-        **metadata,
         "image_type": image_type,
         "instance_uuid": server.uuid,
         "base_image_ref": server.image_ref,
         "owner_user_name": ctx.user_name or "",
         "user_id": ctx.user_id or "",
+        **metadata,  # the caller's metadata wins, as in Nova (properties.update(extra_properties))
     }
     return {k: str(v) for k, v in properties.items()}
 

@@ -417,7 +417,7 @@ def _filtered(stmt: Select[Any], q: ServerQuery) -> Select[Any]:
     if q.locked is not None:
         stmt = stmt.where(Server.locked.is_(q.locked))
     if q.ip is not None:
-        stmt = stmt.where(Server.access_ip_v4.regexp_match(q.ip))
+        stmt = stmt.where(Server.uuid.in_(networking_api.servers_with_address(q.ip)))
     return _tag_filters(stmt, q)
 
 

@@ -45,6 +45,11 @@ def summary(call: Call, server: Server) -> dict[str, Any]:
     return {"id": server.uuid, "name": server.name, "links": links(call, server.uuid)}
 
 
+def plain_addresses(addresses: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Addresses with only version and addr (/ips, and update/rebuild answers before 2.75)."""
+    return {net: [{"version": a["version"], "addr": a["addr"]} for a in entries] for net, entries in addresses.items()}
+
+
 def host_id(server: Server) -> str:
     """Nova's hostId: the same for a project's servers on one host, meaningless otherwise."""
     if not server.host:
@@ -88,7 +93,10 @@ class ServerLook:
         out = self.show(server, server_groups)
         if self.call.version >= "2.75":
             return out
-        return {k: v for k, v in out.items() if not k.startswith(EXTENSION_PREFIXES) and k not in EXTENSION_FIELDS}
+        short = {k: v for k, v in out.items() if not k.startswith(EXTENSION_PREFIXES) and k not in EXTENSION_FIELDS}
+        # the addresses without their OS-EXT-IPS fields too (Nova: extend_address=False)
+        short["addresses"] = plain_addresses(out["addresses"])
+        return short
 
     def rebuilt(self, server: Server, server_groups: list[str], admin_pass: str) -> dict[str, Any]:
         """The answer to rebuild: as update's, with the key name from 2.54, the user data
