@@ -23,6 +23,7 @@ import logging
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -257,13 +258,16 @@ class LinuxDataplane:
         for stale in self._owned("router").get(router.id, []):
             if stale.name not in wanted:
                 self._delete_link(stale.name)
+        # NAT before addresses: a floating IP that appeared on the gateway leg before its
+        # DNAT rule would answer from the router itself, and conntrack would keep every
+        # flow that started in that window (a ping, say) answered there for good
+        self._sync_nat(router)
         with self._netns(router.namespace) as ns:
             _remove_foreign_legs(ns, {leg.ns_device for leg in legs})
             for leg in legs:
                 self._ensure_leg(ns, leg.device, leg.ns_device, router.namespace, owner, self._bridge(leg.bridge), leg.mtu)
                 _configure_interface(ns, leg.ns_device, leg.mac, leg.mtu, _leg_addresses(leg, router))
             _sync_routes(ns, router)
-        self._sync_nat(router)
         if self.metadata and router.metadata_port:
             self.metadata.serve(router.namespace, "0.0.0.0", router.metadata_port, dict(router.instances))
         self._remember(key, router, [leg.device for leg in legs])
@@ -295,6 +299,13 @@ class LinuxDataplane:
         script = "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding"
         run(in_namespace(router.namespace, ["sh", "-c", script]))
         run(in_namespace(router.namespace, ["iptables-restore"]), stdin=wanted)
+        # flows to a floating IP seen before its DNAT rule existed are tracked un-NATed and
+        # would stay so (a ping answered by the router itself): forget them, as Neutron's L3
+        # agent does, so their next packet is NATed afresh
+        addresses = [fip.floating_ip for fip in router.floating_ips]
+        if addresses:
+            forget = "import ipaddress, sys; from pocketstack.drivers.network.linux import forget_connections; forget_connections({ipaddress.ip_address(a) for a in sys.argv[1:]})"
+            run(in_namespace(router.namespace, [sys.executable, "-c", forget, *addresses]))
 
     def remove_router(self, router_id: str) -> None:
         self._applied.pop(f"router:{router_id}", None)
@@ -466,7 +477,8 @@ def port_fingerprint(port: PortFilter, firewall: FirewallSpec) -> object:
 
 
 def forget_connections(addresses: set[Any]) -> None:
-    """Delete the root namespace's conntrack entries from or to these addresses."""
+    """Delete the current namespace's conntrack entries from or to these addresses
+    (the root namespace for ports; a router namespace when run inside it)."""
     from pyroute2 import Conntrack
 
     with Conntrack() as conntrack:
