@@ -41,6 +41,7 @@ from common import Sampler, admin_token, write_section
 from pocketstack.config import default_guest_image_cache
 from pocketstack.drivers.compute.accel import probe_acceleration, qemu_accel_args
 from pocketstack.guest import build_test_image
+from pocketstack.testing.processes import processes_mentioning
 from pocketstack.testing.server import LiveCloud
 
 SECTION = "## Compute (issue #4)"
@@ -215,16 +216,8 @@ def qemu_boots(rounds: int) -> dict[str, Any]:
 
 
 def _qemu_rss_kb(server_id: str) -> int:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            if b"qemu-system" in cmdline and server_id.encode() in cmdline:
-                return Sampler(int(entry.name)).rss_kb()
-        except OSError:
-            continue
-    return 0
+    pids = processes_mentioning(server_id, b"qemu-system")
+    return Sampler(pids[0]).rss_kb() if pids else 0
 
 
 # -- the report -------------------------------------------------------------------------------

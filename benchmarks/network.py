@@ -53,6 +53,7 @@ from pocketstack.drivers.network.base import router_namespace
 from pocketstack.guest import build_test_image
 from pocketstack.guest.scripts import MARKER
 from pocketstack.testing.outside import Outside, in_ns, qemu_cloud_env, tear_down
+from pocketstack.testing.processes import processes_mentioning
 from pocketstack.testing.server import LiveCloud
 
 SECTION = "## Networking (issue #5)"
@@ -119,16 +120,7 @@ def links() -> set[str]:
 
 
 def dnsmasq_count(data_dir: Path) -> int:
-    count = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmdline.startswith(b"dnsmasq") and str(data_dir).encode() in cmdline:
-                count += 1
-    return count
+    return len(processes_mentioning(str(data_dir), b"dnsmasq"))
 
 
 def wait_built(taps: set[str], data_dir: Path, networks: int, started: float, timeout: float = 300) -> float:
@@ -179,14 +171,8 @@ def rebuild(ports: int, networks: int = 5) -> dict[str, Any]:
 
 
 def _kill_dnsmasq(data_dir: Path) -> None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmdline.startswith(b"dnsmasq") and str(data_dir).encode() in cmdline:
-                os.kill(int(entry.name), signal.SIGKILL)
+    for pid in processes_mentioning(str(data_dir), b"dnsmasq"):
+        os.kill(pid, signal.SIGKILL)
 
 
 # -- floating IP association to the first answered ping ---------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pocketstack.config import default_guest_image_cache
+from pocketstack.testing.processes import processes_mentioning
 from pocketstack.testing.server import LiveCloud
 from tests.conftest import cli_runner
 from tests.e2e.conftest import needs_qemu
@@ -72,16 +73,7 @@ def wait_status(osc: Any, name: str, status: str, timeout: float = BOOT_TIMEOUT)
 
 
 def qemu_pids(server_id: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"qemu-system" in cmdline and server_id.encode() in cmdline:
-                pids.append(int(entry.name))
-    return pids
+    return processes_mentioning(server_id, b"qemu-system")
 
 
 def test_boot_user_data_console_power_snapshot_and_delete(qemu_cloud: LiveCloud, osc: Any, tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ import pytest
 
 from pocketstack.drivers.network.base import dhcp_namespace, router_namespace, tap_name
 from pocketstack.drivers.network.linux import missing_tools
-from pocketstack.testing.outside import Outside, in_ns, processes_mentioning, qemu_cloud_env, sh, tear_down
+from pocketstack.testing.outside import Outside, in_ns, qemu_cloud_env, sh, tear_down
+from pocketstack.testing.processes import processes_mentioning
 from pocketstack.testing.server import LiveCloud
 from tests.conftest import cli_runner
 from tests.e2e.conftest import needs_qemu

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pocketstack.drivers.network.linux import LinuxDataplane
+from pocketstack.testing.processes import processes_mentioning
 from pocketstack.testing.server import LiveCloud
 
 OUTSIDE_CIDR = "198.51.100.0/24"
@@ -121,20 +122,6 @@ def qemu_cloud_env(scope: str, physical_network: str, bridge: str, guest_image_c
         "POCKETSTACK_NETWORK__AGENT_INTERVAL": "2",
         "POCKETSTACK_NETWORK__BRIDGE_MAPPINGS": json.dumps({physical_network: bridge}),
     }
-
-
-def processes_mentioning(text: str, program: bytes) -> list[int]:
-    """PIDs of `program` processes whose command line holds `text` (our data directory)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if program in cmdline.split(b"\0", 1)[0] and text.encode() in cmdline:
-                pids.append(int(entry.name))
-    return pids
 
 
 def tear_down(cloud: LiveCloud, scope: str, outside: Outside) -> None:
