@@ -116,8 +116,9 @@ class ComputeSettings(BaseModel):
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0
     reserved_host_memory_mb: int = 512
-    # every server gets a config drive (Nova's force_config_drive): until the networking
-    # service serves 169.254.169.254, it is how guests learn their keys and user data
+    # every server gets a config drive (Nova's force_config_drive; Nova's default is False):
+    # a server booted with no network (--no-network) learns its keys and user data only from
+    # the drive; with a network, 169.254.169.254 serves them too
     force_config_drive: bool = True
     # the metadata proxy's shared secret (Nova's metadata_proxy_shared_secret); unset: one
     # is made at first use and kept in <data_dir>/metadata-proxy-secret
@@ -184,7 +185,7 @@ class Settings(BaseSettings):
     image: ImageSettings = ImageSettings()
     compute: ComputeSettings = ComputeSettings()
     network: NetworkSettings = NetworkSettings()
-    services: list[str] = Field(default_factory=lambda: ["identity", "image", "compute"])
+    services: list[str] = Field(default_factory=lambda: ["identity", "image", "compute", "network"])
 
     @property
     def effective_database_url(self) -> str:

@@ -30,7 +30,7 @@ RUNS = {
     "image": ("image", None, True),  # skips: features this cloud does not have (docs/conformance.md)
     # the guideline's compute tests on real QEMU guests, with the networking service in the
     # same cloud (API only); skips: SSH validation and volumes (docs/conformance.md)
-    "compute-interop": ("compute-net-interop", None, True),
+    "compute-interop": ("compute-interop", None, True),
 }
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketstack.drivers.compute.base import BootImage, GuestSpec, PowerState
+from pocketstack.drivers.compute.base import BootImage, DriverError, GuestSpec, Nic, PowerState
 from pocketstack.drivers.compute.configdrive import config_drive_files, nova_meta_data
 from pocketstack.drivers.compute.qemu import QemuDriver
 from pocketstack.drivers.compute.qemu.layout import InstanceFiles
@@ -241,6 +241,70 @@ def test_a_guest_lives_its_whole_life(guest_image: Path, instances_dir: Path, ac
     assert list(instances_dir.iterdir()) == []
     assert driver.list_guests() == {}
     driver.destroy(server_id)
+
+
+def tap_exists(tap: str) -> bool:
+    return subprocess.run(["ip", "link", "show", tap], capture_output=True).returncode == 0
+
+
+def detach_until_done(driver: QemuDriver, server_id: str, tap: str) -> None:
+    """Ask as the agent does, pass after pass, until the guest has let go of the NIC."""
+    deadline = time.monotonic() + WAIT_S
+    while not driver.detach_nic(server_id, tap):
+        assert time.monotonic() < deadline, f"the guest did not let go of {tap} within {WAIT_S:g} s"
+
+
+def test_nics_are_hot_plugged_and_unplugged(guest_image: Path, instances_dir: Path, accel_cache: Path) -> None:
+    """A guest booted without NICs gets one and gives it back, twice; the second time it is also
+    suspended and resumed with it (the NIC keeps its PCI slot) and paused during the unplug.
+    The tap is made by QEMU and goes with the netdev; it is in no bridge, so nothing is sent."""
+    driver = new_driver(instances_dir, accel_cache, guest_image)
+    spec = guest_spec(BootImage(image_id="test-guest", path=guest_image, disk_format="qcow2"), "hotplug")
+    server_id = spec.server_id
+    nic = Nic(mac="fa:16:3e:" + ":".join(f"{byte:02x}" for byte in os.urandom(3)), tap="tap" + str(uuid.uuid4())[:11])
+    assert driver.attached_nics(server_id) == ()
+    driver.spawn(spec)
+    wait_for_line(driver, server_id, READY)
+    assert driver.attached_nics(server_id) == ()
+    assert driver.detach_nic(server_id, nic.tap)  # never had it
+
+    for round_ in (1, 2):
+        started = time.monotonic()
+        driver.attach_nic(server_id, nic)
+        wait_for_line(driver, server_id, f"{MARKER} nic-add eth0 mac={nic.mac}", count=round_)
+        print(f"attach to nic-add ({round_}): {time.monotonic() - started:.2f} s")
+        assert driver.attached_nics(server_id) == (nic,)
+        assert tap_exists(nic.tap)
+        driver.attach_nic(server_id, nic)  # has it already: nothing happens
+        assert driver.attached_nics(server_id) == (nic,)
+
+        if round_ == 2:
+            # saved memory is restored into a QEMU with the hot-plugged NIC in the same slot
+            driver.suspend(server_id)
+            assert driver.attached_nics(server_id) == () and not tap_exists(nic.tap)
+            driver.resume(spec)
+            assert driver.power_state(server_id) is PowerState.RUNNING
+            assert driver.attached_nics(server_id) == (nic,) and tap_exists(nic.tap)
+            # a paused guest cannot answer the unplug: asked again, it is still pending
+            driver.pause(server_id)
+            assert not driver.detach_nic(server_id, nic.tap)
+            assert not driver.detach_nic(server_id, nic.tap)
+            assert driver.attached_nics(server_id) == (nic,)
+            driver.unpause(server_id)
+
+        started = time.monotonic()
+        detach_until_done(driver, server_id, nic.tap)
+        print(f"detach to True ({round_}): {time.monotonic() - started:.2f} s")
+        log = wait_for_line(driver, server_id, f"{MARKER} nic-del eth0", count=round_)
+        assert not tap_exists(nic.tap)
+        assert driver.attached_nics(server_id) == ()
+        assert driver.detach_nic(server_id, nic.tap)
+
+    assert count_lines(log, BOOTED) == 1  # all of it in one boot
+    driver.destroy(server_id)
+    with pytest.raises(DriverError):
+        driver.attach_nic(server_id, nic)
+    assert driver.detach_nic(server_id, nic.tap)
 
 
 def test_a_guest_that_will_not_stop_is_quit_after_the_timeout(guest_image: Path, instances_dir: Path, accel_cache: Path) -> None:

@@ -6,7 +6,9 @@ real all-in-one: QEMU guests (the busybox test image, TCG) on the Linux dataplan
 2. u1: net1 + subnet, router r1 (gateway on public, interface on the subnet), a keypair,
    a security group allowing ICMP, SSH and HTTP; vm1 boots on net1 with no config drive;
 3. vm1 gets its address by DHCP and its metadata and user data from 169.254.169.254
-   (console markers); u1 allocates a floating IP on public and associates it;
+   (console markers); u1 allocates a floating IP on public and associates it; a second
+   network is hot-plugged into vm1 (`server add network`: the guest sees the NIC and gets
+   a lease on it) and unplugged again;
 4. from the outside namespace: the floating IP answers ping, and HTTP (busybox httpd,
    started by vm1's user data) answers vm1's name; vm1 calls a web server outside every
    few seconds, which sees it as the router's gateway address (SNAT), then as its
@@ -229,6 +231,10 @@ def world(tmp_path: Path, guest_image: Path) -> Iterator[World]:
         tear_down(cloud, scope, outside)
 
 
+def host_links() -> set[str]:
+    return {link["ifname"] for link in json.loads(sh("ip", "-j", "link", "show").stdout)}
+
+
 def test_walkthrough(world: World, tmp_path: Path, record_property: Any) -> None:
     osc, outside = world.osc, world.outside
     begin = time.monotonic()
@@ -320,6 +326,22 @@ def test_walkthrough(world: World, tmp_path: Path, record_property: Any) -> None
     assert ("/from-vm1", fip) in world.outside_requests()
     assert world.json(u1, "floating", "ip", "show", fip)["status"] == "ACTIVE"
 
+    # a second network hot-plugged into the running vm1 (os-interface), with DHCP on it, and out again
+    step = time.monotonic()
+    world.as_user(u1, "network", "create", "net3")
+    world.as_user(u1, "subnet", "create", "subnet3", "--network", "net3", "--subnet-range", "10.30.0.0/24")
+    world.as_user(u1, "server", "add", "network", "vm1", "net3")
+    (extra,) = world.json(u1, "port", "list", "--server", "vm1", "--network", "net3", "--long")
+    extra_ip, extra_tap = extra["Fixed IP Addresses"][0]["ip_address"], tap_name(extra["ID"])
+    world.wait_console(u1, "vm1", rf"^{MARKER} nic-add eth1 mac={extra['MAC Address']}", timeout=CONVERGE)
+    world.wait_console(u1, "vm1", rf"^{MARKER} ip eth1 {re.escape(extra_ip)}/24", timeout=CONVERGE)
+    wait_for("the hot-plugged port ACTIVE", lambda: world.json(u1, "port", "show", extra["ID"])["status"] == "ACTIVE")
+    world.as_user(u1, "server", "remove", "network", "vm1", "net3")
+    world.wait_console(u1, "vm1", rf"^{MARKER} nic-del eth1", timeout=CONVERGE)
+    wait_for("its tap gone from the host", lambda: extra_tap not in host_links())
+    assert world.outside_http(fip, GUEST_HTTP_PORT) == "vm1"  # eth0 went on working
+    world.clock("4c interface hot-plugged (DHCP on it) and unplugged", step)
+
     # -- 5. another project reaches vm1 by its floating IP, never at its fixed address --------------
     step = time.monotonic()
     world.wait_console(u2, "vm2", r"^PROBE done", timeout=BOOT_TIMEOUT * 2)
@@ -342,7 +364,7 @@ def test_walkthrough(world: World, tmp_path: Path, record_property: Any) -> None
     step = time.monotonic()
     server_ids = [vm1["id"], world.json(u2, "server", "show", "vm2")["id"]]
     ports = world.json(None, "port", "list", "--long")
-    network_ids = [world.json(None, "network", "show", name)["id"] for name in ("public", "net1", "net2")]
+    network_ids = [world.json(None, "network", "show", name)["id"] for name in ("public", "net1", "net2", "net3")]
     router_ids = [world.json(user, "router", "show", name)["id"] for user, name in ((u1, "r1"), (u2, "r2"))]
     world.as_user(u1, "server", "delete", "--wait", "vm1")
     world.as_user(u2, "server", "delete", "--wait", "vm2")
@@ -354,7 +376,7 @@ def test_walkthrough(world: World, tmp_path: Path, record_property: Any) -> None
     for user, router, subnet in ((u1, "r1", "subnet1"), (u2, "r2", "subnet2")):
         world.as_user(user, "router", "remove", "subnet", router, subnet)
         world.as_user(user, "router", "delete", router)
-    world.as_user(u1, "network", "delete", "net1")
+    world.as_user(u1, "network", "delete", "net1", "net3")
     world.as_user(u2, "network", "delete", "net2")
     world.as_user(u1, "security", "group", "delete", "web")
     world.as_user(u1, "keypair", "delete", "k1")
@@ -368,8 +390,7 @@ def test_walkthrough(world: World, tmp_path: Path, record_property: Any) -> None
     wanted_gone = {dhcp_namespace(n) for n in network_ids} | {router_namespace(r) for r in router_ids}
 
     def host_is_clean() -> bool:
-        links = {link["ifname"] for link in json.loads(sh("ip", "-j", "link", "show").stdout)}
-        return not leftovers(world.scope) and not (wanted_gone & namespaces()) and not (set(ours) & links)
+        return not leftovers(world.scope) and not (wanted_gone & namespaces()) and not (set(ours) & host_links())
 
     wait_for("every namespace, bridge, tap and chain of the walkthrough to go", host_is_clean)
     assert dnsmasq_pids(state_dir) == [] and processes_mentioning(str(world.cloud.data_dir), b"dnsmasq") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pocketstack.testing.spec import ERRATA, ApiSpec, SpecMismatch, check_keystone_error, load_spec
+from pocketstack.testing.spec import ERRATA, ApiSpec, SpecMismatch, check_keystone_error, load_spec, validate_body
 
 DOC = {
     "paths": {
@@ -53,6 +53,15 @@ def test_bodies_are_checked_through_refs() -> None:
         spec.check("GET", "/v3/things/abc", 200, {"thing": {"id": 5}})
     with pytest.raises(SpecMismatch):
         spec.check("GET", "/v3/things/abc", 200, {"other": {}})
+
+
+def test_ip_address_formats_tell_a_oneof_apart() -> None:
+    either = {"oneOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
+    for address in ("10.0.0.1", "fd00::1"):
+        validate_body(address, either)
+    validate_body("", {"type": "string", "format": "ipv4"})  # Nova's accessIPv4 when none is set
+    with pytest.raises(SpecMismatch):
+        validate_body("not an address", either)
 
 
 def test_created_status_uses_the_documented_success_schema() -> None:

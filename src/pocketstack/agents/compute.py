@@ -7,7 +7,9 @@ Each pass (agents/reconcile.py):
 3. hands every server with a task_state (spawning, deleting, powering-off, ...) to a
    worker that does it on the driver and records the outcome in one transaction;
 4. notices what changed outside the API (a guest that shut itself down is SHUTOFF);
-5. removes guests no server wants any more (orphans of deleted servers).
+5. hot-plugs NICs into running guests, and unplugs them, until each guest has one per
+   port bound to its server (os-interface attach/detach only change the ports);
+6. removes guests no server wants any more (orphans of deleted servers).
 
 The agent keeps nothing in memory that matters: killed mid-operation, the task_state
 is still in the database and the next agent repeats the operation (drivers are
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from pocketstack.config import Settings
 from pocketstack.core.db import Database, utcnow
-from pocketstack.drivers.compute.base import BootImage, ComputeDriver, GuestSpec, PowerState
+from pocketstack.drivers.compute.base import BootImage, ComputeDriver, DriverError, GuestSpec, Nic, PowerState
 from pocketstack.services.compute import images, metadata, networking, states
 from pocketstack.services.compute.backend import instance_actions, scheduler
 from pocketstack.services.compute.backend.hosts import heartbeat, register_host
@@ -86,6 +88,7 @@ class ComputeAgent:
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="compute-op")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self._nic_errors: dict[str, str] = {}  # server -> the last NIC problem logged
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -107,24 +110,38 @@ class ComputeAgent:
             heartbeat(db, self.host)
         with self.db.read() as db:
             servers = list(db.scalars(select(Server).where(Server.host == self.host, Server.deleted.is_(False))))
+            nics = networking.wanted_nics(db, [s.uuid for s in servers])
         guests = self.driver.list_guests()
         for server in servers:
             if server.task_state in EVENT_NAMES:
-                self._submit(server.uuid)
+                self._submit(server.uuid, self._run_task)
             elif server.task_state is None:
-                self._observe(server, guests.get(server.uuid, PowerState.NOSTATE))
+                power = guests.get(server.uuid, PowerState.NOSTATE)
+                self._observe(server, power)
+                if power in (PowerState.RUNNING, PowerState.PAUSED):
+                    self._check_nics(server.uuid, nics.get(server.uuid, ()))
         wanted = {s.uuid for s in servers}
         for orphan in set(guests) - wanted:
             if not self._is_busy(orphan):
                 log.info("removing guest %s: no server on this host wants it", orphan)
                 self.driver.destroy(orphan)
 
-    def _submit(self, server_uuid: str) -> None:
+    def _submit(self, server_uuid: str, work: Callable[[str], None]) -> None:
+        """Run `work` for the server on a worker, unless one works on that server already."""
         with self._busy_lock:
             if server_uuid in self._busy:
                 return
             self._busy.add(server_uuid)
-        self._workers.submit(self._run_task, server_uuid)
+        self._workers.submit(self._work_on, server_uuid, work)
+
+    def _work_on(self, server_uuid: str, work: Callable[[str], None]) -> None:
+        try:
+            work(server_uuid)
+        except Exception:  # a worker's failure must not pass unseen; the next pass retries
+            log.exception("server %s: %s failed", server_uuid, getattr(work, "__name__", work))
+        finally:
+            with self._busy_lock:
+                self._busy.discard(server_uuid)
 
     def _is_busy(self, server_uuid: str) -> bool:
         with self._busy_lock:
@@ -147,6 +164,35 @@ class ComputeAgent:
                 row.power_state = int(PowerState.SHUTDOWN)
             row.updated_at = utcnow()
 
+    # -- NICs ---------------------------------------------------------------------------
+    def _check_nics(self, server_uuid: str, wanted: tuple[Nic, ...]) -> None:
+        """Cheap (the driver answers from its record): hand the guest to a worker only when
+        its NICs differ from its server's ports."""
+        if not self._is_busy(server_uuid) and _nic_keys(self.driver.attached_nics(server_uuid)) != _nic_keys(wanted):
+            self._submit(server_uuid, self._replug_nics)
+
+    def _replug_nics(self, server_uuid: str) -> None:
+        """Unplug the NICs no port wants (a guest may take a few passes to release one), then
+        plug the missing ones. Failures wait for the next pass: a tap another guest has not
+        released yet (a port moved between servers) frees itself."""
+        with self.db.read() as db:
+            wanted = networking.guest_nics(db, server_uuid)
+        keys = _nic_keys(wanted)
+        try:
+            for nic in self.driver.attached_nics(server_uuid):
+                if (nic.tap, nic.mac.lower()) not in keys and not self.driver.detach_nic(server_uuid, nic.tap):
+                    log.info("server %s: the guest has not released NIC %s yet", server_uuid, nic.tap)
+            have = _nic_keys(self.driver.attached_nics(server_uuid))
+            for nic in wanted:
+                if (nic.tap, nic.mac.lower()) not in have:
+                    self.driver.attach_nic(server_uuid, nic)
+                    log.info("server %s: NIC %s (%s) plugged in", server_uuid, nic.tap, nic.mac)
+            self._nic_errors.pop(server_uuid, None)
+        except DriverError as error:
+            if self._nic_errors.get(server_uuid) != str(error):  # once per new problem, not every pass
+                log.warning("server %s: changing its NICs failed (retrying): %s", server_uuid, error)
+            self._nic_errors[server_uuid] = str(error)
+
     # -- one operation ------------------------------------------------------------------
     def _run_task(self, server_uuid: str) -> None:
         try:
@@ -167,9 +213,6 @@ class ComputeAgent:
             self._record(server_uuid, task, outcome, event_id)
         except Exception:
             log.exception("server %s: recording an operation failed; the next pass retries", server_uuid)
-        finally:
-            with self._busy_lock:
-                self._busy.discard(server_uuid)
 
     def _record(self, server_uuid: str, task: str, outcome: Outcome, event_id: int | None) -> None:
         with self.db.write() as db:
@@ -403,10 +446,20 @@ class ComputeAgent:
             root_gb=int(flavor["disk"]),
             ephemeral_gb=int(flavor.get("ephemeral") or 0),
             swap_mb=int(flavor.get("swap") or 0),
-            image=BootImage(image_id, path, fmt, kernel=self._optional_image(properties.get("kernel_id")), ramdisk=self._optional_image(properties.get("ramdisk_id")), kernel_cmdline=properties.get("os_command_line")),
+            image=BootImage(
+                image_id,
+                path,
+                fmt,
+                kernel=self._optional_image(properties.get("kernel_id")),
+                ramdisk=self._optional_image(properties.get("ramdisk_id")),
+                kernel_cmdline=properties.get("os_command_line"),
+            ),
             config_drive=self._config_drive(server) if server.config_drive else None,
             nics=nics,
-            extra={**{str(k): str(v) for k, v in (flavor.get("extra_specs") or {}).items()}, **{k: str(v) for k, v in properties.items() if k.startswith("hw_")}},
+            extra={
+                **{str(k): str(v) for k, v in (flavor.get("extra_specs") or {}).items()},
+                **{k: str(v) for k, v in properties.items() if k.startswith("hw_")},
+            },
         )
 
     def _optional_image(self, image_id: str | None) -> Path | None:
@@ -429,6 +482,10 @@ def _now(vm_state: str, power: PowerState, *, launched: bool = False) -> Outcome
             row.progress = 0
 
     return outcome
+
+
+def _nic_keys(nics: tuple[Nic, ...]) -> set[tuple[str, str]]:
+    return {(nic.tap, nic.mac.lower()) for nic in nics}
 
 
 def _apply_flavor_sizes(row: Server, flavor: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pocketstack.guest import scripts
 
-BUILD_VERSION = 2  # bump when the recipe changes in a way the key would not notice
+BUILD_VERSION = 4  # bump when the recipe changes in a way the key would not notice
 IMAGE_NAME = "pocketstack-test-guest.qcow2"
 KERNEL_META_PACKAGE = "linux-image-cloud-amd64"
 BUSYBOX_PACKAGE = "busybox-static"

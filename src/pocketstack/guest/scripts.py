@@ -14,6 +14,7 @@ serial console (ttyS0), so a console log can be searched without knowing kernel 
     POCKETSTACK-GUEST: user_data start  ...script output...  user_data done rc=<n>
     POCKETSTACK-GUEST: user_data none  |  user_data skipped (not a #! script)
     POCKETSTACK-GUEST: ready
+    POCKETSTACK-GUEST: nic-add <if> mac=<mac>  |  nic-del <if>  (a NIC hot-plugged or unplugged after ready)
     POCKETSTACK-GUEST: poweroff  |  reboot                       (graceful stop)
 """
 
@@ -209,8 +210,33 @@ if read_config_drive || read_metadata_service; then
   apply_meta_data
   run_user_data
 fi
+# NICs that come and go after boot (hot-plug): compare /sys/class/net once a second. A new
+# NIC asks for a DHCP lease too (its `ip` marker follows; eth0 keeps the default route).
+watch_nics() {
+  known=" $(ls /sys/class/net | tr '\n' ' ')"
+  while sleep 1; do
+    now=" $(ls /sys/class/net | tr '\n' ' ')"
+    for nic in $now; do
+      case "$known" in *" $nic "*) ;; *)
+        say "nic-add $nic mac=$(cat "/sys/class/net/$nic/address" 2>/dev/null)"
+        udhcpc -i "$nic" -s /etc/udhcpc.script -p "/run/udhcpc.$nic.pid" -t 3 -T 2 -A 2 -b -O staticroutes -O mtu >/dev/null 2>&1
+        ;;
+      esac
+    done
+    for nic in $known; do
+      case "$now" in *" $nic "*) ;; *)
+        [ -f "/run/udhcpc.$nic.pid" ] && kill "$(cat "/run/udhcpc.$nic.pid")" 2>/dev/null
+        say "nic-del $nic"
+        ;;
+      esac
+    done
+    known=$now
+  done
+}
+
 acpid -c /etc/acpi -a /etc/acpid.conf -l /run/acpid.log
 say ready
+watch_nics &
 
 # A root shell on the console, started again whenever it exits.
 (while :; do setsid cttyhack sh -l; sleep 1; done) &

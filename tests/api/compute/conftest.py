@@ -1,5 +1,6 @@
-"""A cloud with the compute service switched on (it is off by default until servers
-boot), and clients for it: the admin and fresh projects with a member user each."""
+"""Clouds for the compute API tests: one with compute alone (session-wide), one per module
+with compute and networking, and clients for them: the admin and fresh projects with a
+member user each."""
 
 from __future__ import annotations
 
@@ -29,6 +30,31 @@ def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClou
     }
     with LiveCloud(tmp_path_factory.mktemp("compute-cloud"), extra_env=env) as live:
         yield live
+
+
+@pytest.fixture(scope="module")
+def net_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
+    """Compute with networking (fake hypervisor; the noop dataplane's agent marks plugged
+    ports ACTIVE), one per test module."""
+    env = {
+        "POCKETSTACK_SERVICES": json.dumps(["identity", "image", "compute", "network"]),
+        "POCKETSTACK_COMPUTE__DRIVER": "fake",
+        "POCKETSTACK_COMPUTE__AGENT_INTERVAL": "0.5",
+        "POCKETSTACK_NETWORK__DATAPLANE": "noop",
+        "POCKETSTACK_NETWORK__RUN_AGENT": "true",
+        "POCKETSTACK_NETWORK__AGENT_INTERVAL": "0.5",
+    }
+    with LiveCloud(tmp_path_factory.mktemp("compute-net"), extra_env=env) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def net_image(net_cloud: LiveCloud) -> str:
+    """A public 4 KiB raw image in net_cloud (the fake hypervisor never reads it)."""
+    glance = admin_identity(net_cloud).service("/image")
+    made = glance.post("/v2/images", json={"name": "img", "disk_format": "raw", "container_format": "bare", "visibility": "public"}).json()
+    glance.put(f"/v2/images/{made['id']}/file", content=b"\0" * 4096, headers={"Content-Type": "application/octet-stream"})
+    return str(made["id"])
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,7 @@ for the server deleted with it, and Nova's refusals."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,30 +16,10 @@ from tests.conftest import Identity, ServiceClient, admin_identity, project_memb
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
-    env = {
-        "POCKETSTACK_SERVICES": json.dumps(["identity", "image", "compute", "network"]),
-        "POCKETSTACK_COMPUTE__DRIVER": "fake",
-        "POCKETSTACK_COMPUTE__AGENT_INTERVAL": "0.5",
-        "POCKETSTACK_NETWORK__DATAPLANE": "noop",
-    }
-    with LiveCloud(tmp_path_factory.mktemp("compute-net"), extra_env=env) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def user(cloud: LiveCloud) -> Identity:
-    admin = admin_identity(cloud)
-    _, _, identity = project_member(cloud, admin)
+def user(net_cloud: LiveCloud) -> Identity:
+    admin = admin_identity(net_cloud)
+    _, _, identity = project_member(net_cloud, admin)
     return identity
-
-
-@pytest.fixture(scope="module")
-def image(cloud: LiveCloud) -> str:
-    glance = admin_identity(cloud).service("/image")
-    made = glance.post("/v2/images", json={"name": "img", "disk_format": "raw", "container_format": "bare", "visibility": "public"}).json()
-    glance.put(f"/v2/images/{made['id']}/file", content=b"\0" * 4096, headers={"Content-Type": "application/octet-stream"})
-    return made["id"]
 
 
 def network(neutron: ServiceClient, name: str, cidr: str) -> dict[str, Any]:
@@ -51,15 +29,15 @@ def network(neutron: ServiceClient, name: str, cidr: str) -> dict[str, Any]:
     return net
 
 
-def boot(nova: ServiceClient, image: str, networks: Any, version: str = "latest") -> Any:
-    body = {"name": f"n-{uuid.uuid4().hex[:6]}", "imageRef": image, "flavorRef": "1", "networks": networks}
+def boot(nova: ServiceClient, net_image: str, networks: Any, version: str = "latest") -> Any:
+    body = {"name": f"n-{uuid.uuid4().hex[:6]}", "imageRef": net_image, "flavorRef": "1", "networks": networks}
     return nova.post("/servers", json={"server": body}, headers=mv(version))
 
 
-def test_ports_addresses_and_cleanup(cloud: LiveCloud, user: Identity, image: str) -> None:
+def test_ports_addresses_and_cleanup(net_cloud: LiveCloud, user: Identity, net_image: str) -> None:
     nova, neutron = user.service("/compute/v2.1"), user.service("/networking")
     net = network(neutron, "net1", "10.20.0.0/24")
-    reply = boot(nova, image, "auto")  # the project's one network
+    reply = boot(nova, net_image, "auto")  # the project's one network
     assert reply.status_code == 202, reply.text
     sid = reply.json()["server"]["id"]
     server = wait_for(nova, sid, "ACTIVE")
@@ -72,31 +50,31 @@ def test_ports_addresses_and_cleanup(cloud: LiveCloud, user: Identity, image: st
     assert nova.get("/servers?ip=^10\\.99\\.").json()["servers"] == []
     (port,) = neutron.get(f"/v2.0/ports?device_id={sid}").json()["ports"]
     assert port["mac_address"] == entry["OS-EXT-IPS-MAC:mac_addr"] and port["device_owner"] == "compute:nova"
-    bound = admin_identity(cloud).service("/networking").get(f"/v2.0/ports/{port['id']}").json()["port"]
+    bound = admin_identity(net_cloud).service("/networking").get(f"/v2.0/ports/{port['id']}").json()["port"]
     assert bound["binding:host_id"] and bound["binding:vif_type"] == "bridge"
 
     brought = neutron.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}).json()["port"]
-    second = boot(nova, image, [{"port": brought["id"]}])
+    second = boot(nova, net_image, [{"port": brought["id"]}])
     assert second.status_code == 202, second.text
     sid2 = second.json()["server"]["id"]
     wait_for(nova, sid2, "ACTIVE")
     assert neutron.get(f"/v2.0/ports/{brought['id']}").json()["port"]["device_id"] == sid2
-    assert boot(nova, image, [{"port": brought["id"]}]).status_code == 409  # in use
+    assert boot(nova, net_image, [{"port": brought["id"]}]).status_code == 409  # in use
 
     for server_id in (sid, sid2):
         nova.delete(f"/servers/{server_id}")
         wait_gone(nova, server_id)
     assert neutron.get(f"/v2.0/ports/{port['id']}").status_code == 404  # made for the server: gone
-    kept = admin_identity(cloud).service("/networking").get(f"/v2.0/ports/{brought['id']}").json()["port"]
+    kept = admin_identity(net_cloud).service("/networking").get(f"/v2.0/ports/{brought['id']}").json()["port"]
     assert kept["device_id"] == "" and kept["binding:host_id"] == ""  # brought by the caller: kept, unbound
     neutron.delete(f"/v2.0/ports/{brought['id']}")
 
 
-def test_refusals(user: Identity, image: str) -> None:
+def test_refusals(user: Identity, net_image: str) -> None:
     nova, neutron = user.service("/compute/v2.1"), user.service("/networking")
     network(neutron, "a", "10.30.0.0/24")
     network(neutron, "b", "10.31.0.0/24")
-    assert boot(nova, image, "auto").status_code == 409  # which one?
-    assert boot(nova, image, [{"uuid": str(uuid.uuid4())}]).status_code == 400
-    assert boot(nova, image, [{"port": str(uuid.uuid4())}]).status_code == 400
+    assert boot(nova, net_image, "auto").status_code == 409  # which one?
+    assert boot(nova, net_image, [{"uuid": str(uuid.uuid4())}]).status_code == 400
+    assert boot(nova, net_image, [{"port": str(uuid.uuid4())}]).status_code == 400
     assert nova.get("/servers", headers=LATEST).json()["servers"] == []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketstack.drivers.compute.base import BootImage, DriverError, GuestNotFound, GuestSpec, PowerState
+from pocketstack.drivers.compute.base import BootImage, DriverError, GuestNotFound, GuestSpec, Nic, PowerState
 from pocketstack.drivers.compute.fake import FakeDriver
 
 IMAGE = BootImage(image_id="image-1", path=Path("/nonexistent/image.qcow2"), disk_format="qcow2")
@@ -251,6 +251,30 @@ def test_console_keeps_the_newest_lines(driver: FakeDriver, spec: GuestSpec) -> 
 
 def test_vnc_socket_is_none(driver: FakeDriver, spec: GuestSpec) -> None:
     assert driver.vnc_socket(spec.server_id) is None
+
+
+def test_nics_attach_and_detach_while_the_guest_runs(driver: FakeDriver, spec: GuestSpec) -> None:
+    nic = Nic(mac="fa:16:3e:00:00:01", tap="tap0123456789a")
+    driver.attach_nic(spec.server_id, nic)
+    driver.attach_nic(spec.server_id, nic)  # idempotent
+    assert driver.attached_nics(spec.server_id) == (nic,)
+    other = make_spec()
+    driver.spawn(other)
+    with pytest.raises(DriverError, match="still held"):
+        driver.attach_nic(other.server_id, nic)  # one tap, one guest
+    assert driver.detach_nic(spec.server_id, nic.tap) is True
+    assert driver.detach_nic(spec.server_id, nic.tap) is True  # gone already
+    assert driver.attached_nics(spec.server_id) == ()
+    driver.attach_nic(other.server_id, nic)
+    assert driver.attached_nics(other.server_id) == (nic,)
+
+
+def test_a_stopped_guest_has_no_nics_to_hot_plug(driver: FakeDriver, spec: GuestSpec) -> None:
+    driver.power_off(spec.server_id)
+    assert driver.attached_nics(spec.server_id) == ()
+    with pytest.raises(DriverError, match="not running"):
+        driver.attach_nic(spec.server_id, Nic(mac="fa:16:3e:00:00:01", tap="tap0123456789a"))
+    assert driver.detach_nic(spec.server_id, "tap0123456789a") is True
 
 
 def test_rescue_and_unrescue(driver: FakeDriver, spec: GuestSpec) -> None:

@@ -123,16 +123,35 @@ def test_config_drive_is_a_read_only_ide_cdrom() -> None:
 def test_nics_are_virtio_on_existing_taps() -> None:
     nics = (Nic(mac="FA:16:3E:00:00:01", tap="tap0123456789a"), Nic(mac="fa:16:3e:00:00:02", tap="tap-b", mtu=1450))
     argv = command(make_spec(nics=nics))
+    # ids come from the tap, so a NIC plugged in at boot and a hot-plugged one are unplugged alike
     assert values(argv, "-netdev") == [
-        "tap,id=net0,ifname=tap0123456789a,script=no,downscript=no",
-        "tap,id=net1,ifname=tap-b,script=no,downscript=no",
+        "tap,id=net-tap0123456789a,ifname=tap0123456789a,script=no,downscript=no",
+        "tap,id=net-tap-b,ifname=tap-b,script=no,downscript=no",
     ]
     nic_devices = [device for device in values(argv, "-device") if device.startswith("virtio-net-pci")]
     assert nic_devices == [
-        "virtio-net-pci,netdev=net0,id=net0-nic,mac=fa:16:3e:00:00:01,host_mtu=1500",
-        "virtio-net-pci,netdev=net1,id=net1-nic,mac=fa:16:3e:00:00:02,host_mtu=1450",
+        "virtio-net-pci,netdev=net-tap0123456789a,id=nic-tap0123456789a,mac=fa:16:3e:00:00:01,host_mtu=1500",
+        "virtio-net-pci,netdev=net-tap-b,id=nic-tap-b,mac=fa:16:3e:00:00:02,host_mtu=1450",
     ]
     assert not any("vhost" in value for value in values(argv, "-netdev"))  # the host has no vhost_net
+
+
+def test_nics_come_after_every_other_pci_device() -> None:
+    """The other devices then keep their slots whatever NICs come and go (a restore needs them there)."""
+    argv = command(make_spec(nics=(Nic(mac="fa:16:3e:00:00:01", tap="tap-a"),), extra={"hw_rng_model": "virtio"}))
+    devices = values(argv, "-device")
+    assert devices[-1].startswith("virtio-net-pci,")
+    assert [device.split(",")[0] for device in devices[:-1]] == ["virtio-blk-pci", "VGA", "virtio-rng-pci", "virtio-balloon-pci"]
+
+
+def test_pinned_nics_get_their_slot_back_before_the_others_are_placed() -> None:
+    nics = (Nic(mac="fa:16:3e:00:00:01", tap="tap-a"), Nic(mac="fa:16:3e:00:00:02", tap="tap-b"))
+    argv = command(make_spec(nics=nics), nic_slots={"tap-b": 9})
+    nic_devices = [device for device in values(argv, "-device") if device.startswith("virtio-net-pci")]
+    assert nic_devices == [
+        "virtio-net-pci,netdev=net-tap-b,id=nic-tap-b,mac=fa:16:3e:00:00:02,host_mtu=1500,addr=0x9",
+        "virtio-net-pci,netdev=net-tap-a,id=nic-tap-a,mac=fa:16:3e:00:00:01,host_mtu=1500",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -176,6 +176,24 @@ class ComputeDriver(Protocol):
         """The guest's state and counters (only its state when it does not run)."""
         ...
 
+    def attached_nics(self, server_id: str) -> tuple[Nic, ...]:
+        """The NICs the guest's running hypervisor has now, hot-plugged ones included;
+        () when the guest does not run (its next start takes the NICs of its spec)."""
+        ...
+
+    def attach_nic(self, server_id: str, nic: Nic) -> None:
+        """Hot-plug `nic` into the running guest (nothing happens when it has it already).
+        DriverError when the guest does not run or the hypervisor refuses (the tap may
+        still be held by a guest that has not given it back yet: the agent tries again)."""
+        ...
+
+    def detach_nic(self, server_id: str, tap: str) -> bool:
+        """Ask the running guest to give back the NIC on `tap` and free it once it has.
+        True when the NIC is gone (also when the guest never had it or does not run);
+        False while the guest has not released it yet: the agent asks again on a later
+        pass (a guest that is paused or still booting answers the unplug request late)."""
+        ...
+
     def rescue(self, spec: GuestSpec, rescue_image: BootImage) -> None:
         """Boot `rescue_image` with the guest's own root disk attached as the second disk."""
         ...

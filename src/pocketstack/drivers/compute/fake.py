@@ -35,6 +35,7 @@ from pocketstack.drivers.compute.base import (
     GuestNotFound,
     GuestSpec,
     HostResources,
+    Nic,
     PowerState,
 )
 from pocketstack.drivers.compute.spec_checks import check_spec, is_server_id
@@ -218,6 +219,33 @@ class FakeDriver:
             self._get(server_id).log("snapshot")
         return _write_tiny_image(Path(dest))
 
+    # ---- network interfaces ---------------------------------------------------------------
+
+    def attached_nics(self, server_id: str) -> tuple[Nic, ...]:
+        with self._lock:
+            guest = self._guests.get(server_id)
+            return guest.spec.nics if guest is not None and guest.state in _HAS_DEVICES else ()
+
+    def attach_nic(self, server_id: str, nic: Nic) -> None:
+        with self._lock:
+            guest = self._get(server_id)
+            if guest.state not in _HAS_DEVICES:
+                raise DriverError("cannot attach a NIC to a guest that is not running")
+            holder = next((g for g in self._guests.values() if g is not guest and nic.tap in _taps(g)), None)
+            if holder is not None:  # as a real tap: one guest at a time
+                raise DriverError(f"tap {nic.tap} is still held by guest {holder.spec.server_id}")
+            if nic.tap not in _taps(guest):
+                guest.spec = dataclasses.replace(guest.spec, nics=(*guest.spec.nics, nic))
+                guest.log(f"nic-add mac={nic.mac}")
+
+    def detach_nic(self, server_id: str, tap: str) -> bool:
+        with self._lock:
+            guest = self._guests.get(server_id)
+            if guest is not None and tap in _taps(guest):
+                guest.spec = dataclasses.replace(guest.spec, nics=tuple(n for n in guest.spec.nics if n.tap != tap))
+                guest.log(f"nic-del tap={tap}")
+            return True
+
     # ---- rescue and resize ----------------------------------------------------------------
 
     def rescue(self, spec: GuestSpec, rescue_image: BootImage) -> None:
@@ -295,6 +323,13 @@ class FakeDriver:
             return
         guest.spec = _keep_config_drive(spec, guest.spec)
         guest.boot()
+
+
+_HAS_DEVICES = (PowerState.RUNNING, PowerState.PAUSED)  # a hypervisor process with devices exists
+
+
+def _taps(guest: FakeGuest) -> set[str]:
+    return {nic.tap for nic in guest.spec.nics} if guest.state in _HAS_DEVICES else set()
 
 
 def _keep_config_drive(spec: GuestSpec, previous: GuestSpec) -> GuestSpec:

@@ -25,6 +25,8 @@ from pocketstack.drivers.compute.base import Nic
 from .models import Server
 
 PREEXISTING_PORTS = "preexisting_ports"  # system_metadata key: ports the caller brought
+INTERFACE_TAGS = "interface_tags"  # system_metadata key: port id -> the device tag asked for (2.32, 2.49)
+NIC_ORDER = "nic_order"  # system_metadata key: the server's ports in the order it got them (eth0 first)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class NicRequest:
     network_id: str | None = None
     port_id: str | None = None
     fixed_ip: str | None = None
+    tag: str | None = None
 
 
 def tap_name(port_id: str) -> str:
@@ -46,7 +49,7 @@ def requested_nics(db: Session, ctx: RequestContext, requested: Any, *, availabl
         return _the_one_network(db, ctx) if available else []
     if not available:
         raise BadRequest("Networks cannot be requested: this cloud runs no networking service.")
-    return [_checked(db, ctx, entry) for entry in requested]
+    return [check_nic(db, ctx, entry) for entry in requested]
 
 
 def _the_one_network(db: Session, ctx: RequestContext) -> list[NicRequest]:
@@ -60,7 +63,9 @@ def _the_one_network(db: Session, ctx: RequestContext) -> list[NicRequest]:
     return [NicRequest(network_id=usable[0])] if usable else []
 
 
-def _checked(db: Session, ctx: RequestContext, entry: dict[str, Any]) -> NicRequest:
+def check_nic(db: Session, ctx: RequestContext, entry: dict[str, Any], missing: type[Fault] = BadRequest) -> NicRequest:
+    """One entry of a boot's `networks` ({"port"} or {"uuid", "fixed_ip"}, and "tag"), checked;
+    an unknown port or network is `missing` (a boot says 400, os-interface 404)."""
     from pocketstack.services.network.backend import networks, ports
     from pocketstack.services.network.backend.common import Viewer
 
@@ -69,35 +74,35 @@ def _checked(db: Session, ctx: RequestContext, entry: dict[str, Any]) -> NicRequ
         try:
             port = ports.get_port(db, viewer, entry["port"])
         except Fault:
-            raise BadRequest(f"Port id {entry['port']} could not be found.") from None
+            raise missing(f"Port id {entry['port']} could not be found.") from None
         if port.device_id:
             raise Conflict(f"Port {port.id} is still in use.")
-        return NicRequest(port_id=port.id)
+        return NicRequest(port_id=port.id, tag=entry.get("tag"))
     network_id = entry.get("uuid")
     if not network_id:
         raise BadRequest("Bad networks format: a network needs 'uuid' or 'port'.")
     try:
         network = networks.get_network(db, viewer, network_id)
     except Fault:
-        raise BadRequest(f"Network {network_id} could not be found.") from None
+        raise missing(f"Network {network_id} could not be found.") from None
     fixed_ip = entry.get("fixed_ip")
     if fixed_ip is not None:
         try:
             ipaddress.ip_address(fixed_ip)
         except ValueError:
             raise BadRequest(f"Invalid fixed IP address ({fixed_ip})") from None
-    return NicRequest(network_id=network.id, fixed_ip=fixed_ip)
+    return NicRequest(network_id=network.id, fixed_ip=fixed_ip, tag=entry.get("tag"))
 
 
-def allocate(db: Session, ctx: RequestContext, server: Server, nics: list[NicRequest]) -> None:
-    """Make (or bind) the server's ports, bound to its host, in this transaction."""
+def allocate(db: Session, ctx: RequestContext, server: Server, nics: list[NicRequest]) -> list[str]:
+    """Make (or bind) the server's ports, bound to its host, in this transaction; their ids."""
     from pocketstack.services.network.backend import networks, ports
     from pocketstack.services.network.backend.common import Viewer
     from pocketstack.services.network.schemas.ports import PortCreate, PortUpdate
 
     viewer = Viewer.of(ctx)
     owner = f"compute:{server.availability_zone or 'nova'}"
-    brought = []
+    brought, made, tags = [], [], {}
     groups = _groups(db, ctx, server.security_groups) if any(not nic.port_id for nic in nics) else []
     if groups:
         # asked for by name or id (the CLI sends ids), shown by name, as Nova shows its ports' groups
@@ -112,6 +117,9 @@ def allocate(db: Session, ctx: RequestContext, server: Server, nics: list[NicReq
                 PortUpdate.model_validate({"device_id": server.uuid, "device_owner": owner, "binding:host_id": server.host or ""}),
             )
             brought.append(port.id)
+            made.append(port.id)
+            if nic.tag:
+                tags[port.id] = nic.tag
             continue
         network = networks.get_network(db, viewer, nic.network_id or "")
         body: dict[str, Any] = {
@@ -124,9 +132,18 @@ def allocate(db: Session, ctx: RequestContext, server: Server, nics: list[NicReq
             body["fixed_ips"] = [{"ip_address": nic.fixed_ip}]
         if groups:
             body["security_groups"] = [group.id for group in groups]
-        ports.create_port(db, viewer, server.project_id, network, PortCreate.model_validate(body))
-    if brought:
-        server.system_metadata = {**server.system_metadata, PREEXISTING_PORTS: brought}
+        port = ports.create_port(db, viewer, server.project_id, network, PortCreate.model_validate(body))
+        made.append(port.id)
+        if nic.tag:
+            tags[port.id] = nic.tag
+    known = server.system_metadata
+    server.system_metadata = {
+        **known,
+        PREEXISTING_PORTS: [*known.get(PREEXISTING_PORTS, []), *brought],
+        INTERFACE_TAGS: {**known.get(INTERFACE_TAGS, {}), **tags},
+        NIC_ORDER: [*known.get(NIC_ORDER, []), *made],
+    }
+    return made
 
 
 def _groups(db: Session, ctx: RequestContext, names: list[str]) -> list[Any]:
@@ -154,19 +171,32 @@ def server_project(ctx: RequestContext) -> str:
     return ctx.project_id or ""
 
 
-def release(db: Session, server: Server) -> None:
-    """Ports made for the server go (through the network backend, which also disassociates
-    their floating IPs); ports the caller brought are unbound and stay."""
+def release(db: Session, server: Server, port_ids: set[str] | None = None) -> None:
+    """The server gives back its ports (or only `port_ids`): ports made for it go (through the
+    network backend, which also disassociates their floating IPs); ports the caller brought
+    are unbound and stay."""
     from pocketstack.services.network.backend import ports
     from pocketstack.services.network.models import Port
 
-    brought = set(server.system_metadata.get(PREEXISTING_PORTS, []))
+    known = server.system_metadata
+    brought = set(known.get(PREEXISTING_PORTS, []))
+    released = set()
     for port in db.scalars(select(Port).where(Port.device_id == server.uuid)).all():
+        if port_ids is not None and port.id not in port_ids:
+            continue
+        released.add(port.id)
         if port.id in brought:
             port.device_id, port.device_owner, port.binding_host_id = "", "", ""
             port.binding_vif_type, port.binding_vif_details = "unbound", {}
         else:
             ports.delete_port(db, port)
+    if port_ids is not None and released:
+        server.system_metadata = {
+            **known,
+            PREEXISTING_PORTS: [p for p in known.get(PREEXISTING_PORTS, []) if p not in released],
+            INTERFACE_TAGS: {p: tag for p, tag in known.get(INTERFACE_TAGS, {}).items() if p not in released},
+            NIC_ORDER: [p for p in known.get(NIC_ORDER, []) if p not in released],
+        }
     db.flush()
 
 
@@ -179,11 +209,23 @@ def servers_with_address(pattern: str) -> Any:
 
 
 def _ports_of(db: Session, server_uuids: list[str]) -> list[Any]:
+    """The servers' ports, each server's in the order it got them (ports bound to it some
+    other way, after those, oldest first)."""
     from pocketstack.services.network.models import Port
 
     if not server_uuids:
         return []
-    return list(db.scalars(select(Port).where(Port.device_id.in_(server_uuids)).order_by(Port.created_at, Port.id)))
+    ports = list(db.scalars(select(Port).where(Port.device_id.in_(server_uuids)).order_by(Port.created_at, Port.id)))
+    orders = {
+        uuid: meta.get(NIC_ORDER, [])
+        for uuid, meta in db.execute(select(Server.uuid, Server.system_metadata).where(Server.uuid.in_({p.device_id for p in ports})))
+    }
+
+    def position(port: Any) -> int:
+        order = orders.get(port.device_id, [])
+        return order.index(port.id) if port.id in order else len(order)
+
+    return sorted(ports, key=position)  # stable: the rest keep their created_at order
 
 
 def addresses(db: Session, server_uuids: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
@@ -214,7 +256,20 @@ def _floating_by_port(db: Session, server_uuids: list[str]) -> dict[str, list[st
 
 
 def guest_nics(db: Session, server_uuid: str) -> tuple[Nic, ...]:
-    return tuple(Nic(mac=port.mac_address, tap=tap_name(port.id), mtu=port.network.mtu) for port in _ports_of(db, [server_uuid]))
+    return wanted_nics(db, [server_uuid]).get(server_uuid, ())
+
+
+def wanted_nics(db: Session, server_uuids: list[str]) -> dict[str, tuple[Nic, ...]]:
+    """server uuid -> the NICs its guest should have: one per port bound to it."""
+    out: dict[str, tuple[Nic, ...]] = {}
+    for port in _ports_of(db, server_uuids):
+        out[port.device_id] = (*out.get(port.device_id, ()), Nic(mac=port.mac_address, tap=tap_name(port.id), mtu=port.network.mtu))
+    return out
+
+
+def ports_of(db: Session, server_uuid: str) -> list[Any]:
+    """The server's ports, oldest first (its NICs in the guest's order)."""
+    return _ports_of(db, [server_uuid])
 
 
 def network_data(db: Session, server_uuid: str) -> dict[str, Any]:

@@ -53,6 +53,15 @@ MEMBER_SERVER_RULES = [
     "os_compute_api:os-deferred-delete:force",
     "os_compute_api:os-admin-password",
     "os_compute_api:os-create-backup",
+    "os_compute_api:os-security-groups:add",
+    "os_compute_api:os-security-groups:remove",
+    "os_compute_api:os-security-groups:create",
+    "os_compute_api:os-security-groups:update",
+    "os_compute_api:os-security-groups:delete",
+    "os_compute_api:os-security-groups:rule:create",
+    "os_compute_api:os-security-groups:rule:delete",
+    "os_compute_api:os-attach-interfaces:create",
+    "os_compute_api:os-attach-interfaces:delete",
 ]
 # what a project reader may look at (Nova: PROJECT_READER_OR_ADMIN)
 READER_SERVER_RULES = [
@@ -70,6 +79,8 @@ READER_SERVER_RULES = [
     "os_compute_api:ips:index",
     "os_compute_api:ips:show",
     "os_compute_api:os-security-groups:list",
+    "os_compute_api:os-security-groups:get",
+    "os_compute_api:os-security-groups:show",
     "os_compute_api:os-simple-tenant-usage:show",
     "os_compute_api:os-quota-sets:show",
     "os_compute_api:os-quota-sets:detail",
@@ -78,6 +89,8 @@ READER_SERVER_RULES = [
     "os_compute_api:os-availability-zone:list",
     "os_compute_api:limits",
     "os_compute_api:os-networks:list",
+    "os_compute_api:os-attach-interfaces:list",
+    "os_compute_api:os-attach-interfaces:show",
     "os_compute_api:os-networks:show",
 ]
 # administrators only

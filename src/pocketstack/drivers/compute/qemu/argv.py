@@ -9,6 +9,10 @@ Choices, and why:
 - ``-daemonize -pidfile``: QEMU returns once the guest is set up (errors come back at
   once) and then lives on its own, re-parented to init, so the agent can restart without
   taking guests down; the pidfile is how we find it again.
+- NICs are named by their tap (netdev ``net-<tap>``, device ``nic-<tap>``), so a NIC plugged in
+  at boot and one hot-plugged later (nics.py) are found and unplugged alike. They come last, after
+  every other PCI device: the others then keep their slots whatever NICs come and go, and NICs
+  whose slot is pinned (LaunchPlan.nic_slots) get it back, as a restore of saved memory needs.
 - disks are ``-blockdev`` nodes named by role (root, ephemeral0, swap, rescue, config), so QMP
   block jobs (the live snapshot) can name them; JSON syntax needs no comma escaping in paths.
 - the serial console goes to a file (console.log) that the driver bounds, VNC to a unix socket,
@@ -26,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocketstack.drivers.compute.accel import Acceleration, qemu_accel_args
@@ -72,6 +76,7 @@ class LaunchPlan:
     config_drive: Path | None = None
     kernel_image: BootImage | None = None  # boot its kernel/ramdisk directly (AMI-style)
     incoming_fd: int | None = None  # restore the saved state readable on this fd (resume)
+    nic_slots: Mapping[str, int] = field(default_factory=dict)  # tap -> PCI slot it had in the saved QEMU
 
 
 def qemu_command(qemu: str, plan: LaunchPlan, files: InstanceFiles, acceleration: Acceleration) -> list[str]:
@@ -96,12 +101,13 @@ def qemu_command(qemu: str, plan: LaunchPlan, files: InstanceFiles, acceleration
         argv += _disk_args(disk, bootindex=index if index == 0 else None)
     if plan.config_drive is not None:
         argv += _config_drive_args(plan.config_drive)
-    for index, nic in enumerate(spec.nics):
-        argv += _nic_args(index, nic)
     argv += _video_args(spec.extra)
     argv += _rng_args(spec.extra)
+    argv += ["-device", "virtio-balloon-pci,id=balloon0"]
+    # pinned NICs first: a NIC placed automatically takes the lowest free slot, maybe a pinned one's
+    for nic in sorted(spec.nics, key=lambda nic: nic.tap not in plan.nic_slots):
+        argv += _nic_args(nic, plan.nic_slots.get(nic.tap))
     argv += [
-        "-device", "virtio-balloon-pci,id=balloon0",
         "-chardev", f"file,id=console,path={_opt(str(files.console_log))},append=on",
         "-serial", "chardev:console",
         "-display", "none",
@@ -160,16 +166,34 @@ def _config_drive_args(path: Path) -> list[str]:
     return ["-blockdev", json.dumps(node), "-device", "ide-cd,drive=config,id=config-disk,bus=ide.1,unit=0"]
 
 
-def _nic_args(index: int, nic: Nic) -> list[str]:
+def checked_mac(nic: Nic) -> str:
+    """The NIC's MAC in QEMU's form; DriverError when the MAC or the tap name could smuggle
+    options into a QEMU option string or would not be a valid QEMU id."""
     mac = nic.mac.lower()
     if not _MAC.match(mac):
         raise DriverError(f"invalid MAC address {nic.mac!r}")
     if not _TAP_NAME.match(nic.tap):
         raise DriverError(f"invalid tap device name {nic.tap!r}")
-    netdev = f"net{index}"
+    return mac
+
+
+def nic_netdev_id(tap: str) -> str:
+    return f"net-{tap}"
+
+
+def nic_device_id(tap: str) -> str:
+    return f"nic-{tap}"
+
+
+def _nic_args(nic: Nic, slot: int | None) -> list[str]:
+    mac = checked_mac(nic)
+    netdev = nic_netdev_id(nic.tap)
+    device = f"virtio-net-pci,netdev={netdev},id={nic_device_id(nic.tap)},mac={mac},host_mtu={int(nic.mtu)}"
+    if slot is not None:
+        device += f",addr={int(slot):#x}"
     return [
         "-netdev", f"tap,id={netdev},ifname={nic.tap},script=no,downscript=no",  # no vhost: the host has no vhost_net
-        "-device", f"virtio-net-pci,netdev={netdev},id={netdev}-nic,mac={mac},host_mtu={int(nic.mtu)}",
+        "-device", device,
     ]  # fmt: skip
 
 

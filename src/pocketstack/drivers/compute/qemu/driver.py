@@ -20,6 +20,10 @@ How it works (measured on the project's 2-core TCG machine, QEMU 7.2):
   qcow2 metadata, so the reader saw a file system without the guest's last writes. Pausing
   first (stop flushes) would fix that but freezes the guest for the whole copy. A stopped guest
   is copied with plain qemu-img convert.
+- NICs are hot-plugged and unplugged through QMP on the root PCI bus (ACPI hotplug of
+  ``-machine pc``; see nics.py). guest.json follows: it lists the NICs the running QEMU has,
+  and once they changed, their PCI slots, because a suspended guest's saved memory can
+  only be restored into a QEMU with every device in the slot it had.
 - list_guests scans the instances directory, so guests started before an agent restart are
   found again (process by pidfile, state by QMP query-status).
 
@@ -50,10 +54,19 @@ from pocketstack.drivers.compute.accel import (
     probe_acceleration,
     read_cached_verdict,
 )
-from pocketstack.drivers.compute.base import BootImage, DriverError, GuestDiagnostics, GuestNotFound, GuestSpec, HostResources, PowerState
+from pocketstack.drivers.compute.base import (
+    BootImage,
+    DriverError,
+    GuestDiagnostics,
+    GuestNotFound,
+    GuestSpec,
+    HostResources,
+    Nic,
+    PowerState,
+)
 from pocketstack.drivers.compute.configdrive import write_config_drive
 from pocketstack.drivers.compute.qemu import console, disks
-from pocketstack.drivers.compute.qemu.argv import Disk, LaunchPlan, qemu_command
+from pocketstack.drivers.compute.qemu.argv import Disk, LaunchPlan, checked_mac, nic_device_id, qemu_command
 from pocketstack.drivers.compute.qemu.host import cpu_info, meminfo_total_mb, parse_qemu_version
 from pocketstack.drivers.compute.qemu.layout import (
     RESIZED_FILES,
@@ -67,6 +80,7 @@ from pocketstack.drivers.compute.qemu.layout import (
 )
 from pocketstack.drivers.compute.qemu.monitor import (
     KILL_WAIT_S,
+    MIGRATING,
     QEMU_STATUS,
     RESETTABLE,
     SAVE_RATE_MB_S,
@@ -78,6 +92,7 @@ from pocketstack.drivers.compute.qemu.monitor import (
     stop_guest,
     wait_for_restore,
 )
+from pocketstack.drivers.compute.qemu.nics import nic_slots, plug_nic, unplug_nic
 from pocketstack.drivers.compute.qemu.process import guest_pid, is_guest_process, kill_guest_process, last_qemu_error, wait_for_exit
 from pocketstack.drivers.compute.qmp import QmpError, qmp_execute
 from pocketstack.drivers.compute.spec_checks import check_spec, is_server_id
@@ -350,6 +365,51 @@ class QemuDriver:
                 disks.convert_standalone(files.disk, record.root_format, dest)
             return "qcow2"
 
+    # ---- NICs ------------------------------------------------------------------------------
+
+    def attached_nics(self, server_id: str) -> tuple[Nic, ...]:
+        # neither the lock nor QMP: the agent asks for every guest on every pass, and another
+        # operation may hold the lock for long; guest.json is replaced whole, never half-written
+        if not is_server_id(server_id):
+            return ()
+        files = InstanceFiles(self.instances_dir / server_id)
+        if self._pid(files) is None:
+            return ()
+        try:
+            record = read_record(files.record)
+        except ValueError as error:
+            raise DriverError(f"guest {server_id}: unreadable record ({error})") from error
+        return record.spec.nics if record is not None else ()
+
+    def attach_nic(self, server_id: str, nic: Nic) -> None:
+        checked_mac(nic)
+        with self._guest(server_id) as files:
+            record = self._record(files)
+            status = self._running_status(files, "attach a NIC to")
+            if status in MIGRATING:
+                raise DriverError(f"cannot attach a NIC to a guest that is {status}")
+            slots = plug_nic(files, nic)
+            known = any(listed.tap == nic.tap for listed in record.spec.nics)  # it describes what is plugged
+            self._write_nics(files, record, record.spec.nics if known else (*record.spec.nics, nic), slots)
+
+    def detach_nic(self, server_id: str, tap: str) -> bool:
+        with self._guest(server_id) as files:
+            record = read_record(files.record)
+            if record is None:
+                return True  # no guest: nothing holds the NIC
+            if self._pid(files) is not None:
+                if not unplug_nic(files, tap):
+                    return False
+                slots = nic_slots(files)
+            elif files.saved_state.exists():
+                # the record must keep describing the saved machine, or it cannot be restored;
+                # resumed, the guest lists the NIC again and the agent unplugs it then
+                return True
+            else:
+                slots = {nic_device_id(nic_tap): slot for nic_tap, slot in record.nic_slots.items()}
+            self._write_nics(files, record, tuple(nic for nic in record.spec.nics if nic.tap != tap), slots)
+            return True
+
     # ---- rescue and resize ----------------------------------------------------------------
 
     def rescue(self, spec: GuestSpec, rescue_image: BootImage) -> None:
@@ -451,6 +511,13 @@ class QemuDriver:
         self._prepare_disks(files, spec, record.root_format)
         return updated
 
+    def _write_nics(self, files: InstanceFiles, record: GuestRecord, nics: tuple[Nic, ...], device_slots: Mapping[str, int]) -> None:
+        """The record with these NICs, each pinned to the PCI slot of its device (device id -> slot)."""
+        pinned = {nic.tap: device_slots[nic_device_id(nic.tap)] for nic in nics if nic_device_id(nic.tap) in device_slots}
+        updated = GuestRecord(dataclasses.replace(record.spec, nics=nics), record.root_format, pinned)
+        if updated != record:
+            write_record(files.record, updated)
+
     def _new_root_format(self) -> str:
         return "qcow2" if self.use_cow else "raw"
 
@@ -507,6 +574,7 @@ class QemuDriver:
             config_drive=files.config_drive if files.config_drive.exists() else None,
             kernel_image=kernel_image,
             incoming_fd=incoming_fd,
+            nic_slots=record.nic_slots,
         )
 
     # ---- internals: the QEMU process ------------------------------------------------------

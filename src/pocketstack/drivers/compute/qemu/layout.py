@@ -1,7 +1,8 @@
 """What a guest keeps on the host: one directory per server and the record to restart it from.
 
 <instances_dir>/<server_id>/
-    guest.json          the GuestSpec it was last started with, and the root disk's format
+    guest.json          the GuestSpec it was last started with (NICs hot-plugged since included),
+                        the root disk's format, and the PCI slots of its NICs once one was hot-plugged
     disk                the root disk: a qcow2 overlay on the image (or a raw/qcow2 copy)
     disk.eph0           ephemeral disk (qcow2), when the flavor has one
     disk.swap           swap disk (qcow2), when the flavor has one
@@ -21,7 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocketstack.drivers.compute.base import BootImage, GuestSpec, Nic
@@ -69,6 +70,9 @@ class GuestRecord:
 
     spec: GuestSpec
     root_format: str  # "qcow2" or "raw"
+    # tap -> PCI slot in the running QEMU, kept once NICs were hot-plugged or unplugged: a restore
+    # of saved memory needs every device back in its slot. Empty: the command line's own order.
+    nic_slots: Mapping[str, int] = field(default_factory=dict)
 
 
 def write_record(path: Path, record: GuestRecord) -> None:
@@ -76,6 +80,7 @@ def write_record(path: Path, record: GuestRecord) -> None:
     document = {
         "format": RECORD_FORMAT,
         "root_format": record.root_format,
+        "nic_slots": dict(record.nic_slots),
         "spec": {
             "server_id": spec.server_id,
             "name": spec.name,
@@ -115,6 +120,7 @@ def read_record(path: Path) -> GuestRecord | None:
             extra=spec["extra"],
         ),
         root_format=document["root_format"],
+        nic_slots={str(tap): int(slot) for tap, slot in document.get("nic_slots", {}).items()},
     )
 
 

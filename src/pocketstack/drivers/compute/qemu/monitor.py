@@ -51,8 +51,11 @@ QEMU_STATUS = {
     "internal-error": PowerState.CRASHED,
     "guest-panicked": PowerState.CRASHED,
 }
-# statuses a guest leaves with system_reset (+ cont); the rest (migration phases) need a new QEMU
-RESETTABLE = set(QEMU_STATUS) - {"inmigrate", "finish-migrate", "save-vm", "restore-vm", "postmigrate", "colo"}
+# a save or restore of the guest's memory (suspend, resume) is under way or just done: such a
+# guest needs a new QEMU to leave it, and a hot-plug now would not be in the saved state
+MIGRATING = frozenset({"inmigrate", "finish-migrate", "save-vm", "restore-vm", "postmigrate", "colo"})
+# statuses a guest leaves with system_reset (+ cont)
+RESETTABLE = set(QEMU_STATUS) - MIGRATING
 
 
 def query_status(files: InstanceFiles) -> str | None:

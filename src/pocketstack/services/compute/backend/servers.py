@@ -107,6 +107,8 @@ def create_servers(
         _place(db, options, server, image, group, forced_host)
         if server.host is not None:
             networking_api.allocate(db, ctx, server, nics)
+        if networking and not nics:
+            server.security_groups = []  # as Nova with Neutron: a server's groups are its ports'
         servers.append(server)
     return CreateResult(servers, reservation_id, admin_pass)
 

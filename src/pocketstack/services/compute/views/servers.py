@@ -141,8 +141,8 @@ class ServerLook:
             "OS-EXT-STS:vm_state": server.vm_state,
             "OS-EXT-STS:power_state": server.power_state,
             "os-extended-volumes:volumes_attached": [],
-            "security_groups": [{"name": name} for name in server.security_groups],
         }
+        out.update(security_groups(server))
         if status in PROGRESS_STATUSES:
             out["progress"] = server.progress
         if server.fault and server.vm_state in (states.ERROR, states.DELETED):
@@ -223,13 +223,18 @@ def pinned_availability_zone(server: Server) -> str | None:
     return server.system_metadata.get(REQUESTED_ZONE_KEY) or None
 
 
+def security_groups(server: Server) -> dict[str, Any]:
+    """Nova leaves the key out for a server without groups (no ports, or all removed)."""
+    return {"security_groups": [{"name": name} for name in server.security_groups]} if server.security_groups else {}
+
+
 def created(call: Call, server: Server, admin_pass: str | None) -> dict[str, Any]:
     """The 202 answer to a create: little more than where to look."""
     out: dict[str, Any] = {
         "id": server.uuid,
         "links": links(call, server.uuid),
         "OS-DCF:diskConfig": "MANUAL",
-        "security_groups": [{"name": name} for name in server.security_groups],
+        **security_groups(server),
     }
     if admin_pass is not None:
         out["adminPass"] = admin_pass
