@@ -30,7 +30,12 @@ from pocketstack.testing.spec import specs_dir  # noqa: E402
 
 # spec directory -> "module:function" returning that service's ApiRouter; later
 # services add their line here
-ROUTERS = {"identity": "pocketstack.services.identity.api:build_router", "image": "pocketstack.services.image.api:build_router"}
+ROUTERS = {
+    "identity": "pocketstack.services.identity.api:build_router",
+    "image": "pocketstack.services.image.api:build_router",
+    "compute": "pocketstack.services.compute.api:build_router",
+    "network": "pocketstack.services.network.api:build_router",
+}
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 
 

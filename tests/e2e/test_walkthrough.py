@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pocketstack.drivers.network.base import dhcp_namespace, router_namespace, tap_name
@@ -88,6 +89,9 @@ mkdir -p /www
 hostname >/www/index.html
 httpd -p {port} -h /www   # busybox httpd daemonizes
 echo "WALKTHROUGH httpd listening on {port}"
+# a password for the cloud to keep (Nova's os-server-password), posted through the metadata proxy
+wget -q -O /dev/null --post-data "$(hostname)-password" http://169.254.169.254/openstack/latest/password \
+  && echo "WALKTHROUGH password posted"
 (
   last=
   while :; do
@@ -305,6 +309,10 @@ def test_walkthrough(world: World, tmp_path: Path, record_property: Any) -> None
     assert f"{MARKER} config-drive none" in log and f"{MARKER} metadata source=http" in log
     assert f"{MARKER} uuid={vm1['id']}" in log and f"{MARKER} hostname=vm1" in log
     assert f"{MARKER} public_keys=1" in log and "WALKTHROUGH httpd listening" in log
+    assert "WALKTHROUGH password posted" in log, log[-3000:]
+    token = world.json(u1, "token", "issue")["id"]
+    password = httpx.get(f"{world.cloud.url}/compute/v2.1/servers/{vm1['id']}/os-server-password", headers={"X-Auth-Token": token})
+    assert password.json() == {"password": "vm1-password"}, password.text
     world.clock("3b vm1 DHCP + metadata + user data", step)
 
     # vm1 reaches the outside through the router's SNAT before it has a floating IP

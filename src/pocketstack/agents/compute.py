@@ -89,6 +89,7 @@ class ComputeAgent:
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._nic_errors: dict[str, str] = {}  # server -> the last NIC problem logged
+        self._unplugging: dict[str, set[str]] = {}  # server -> taps whose unplug the guest has not finished
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -121,6 +122,9 @@ class ComputeAgent:
                 if power in (PowerState.RUNNING, PowerState.PAUSED):
                     self._check_nics(server.uuid, nics.get(server.uuid, ()))
         wanted = {s.uuid for s in servers}
+        for gone in [uuid for uuid in list(self._nic_errors) + list(self._unplugging) if uuid not in wanted]:
+            self._nic_errors.pop(gone, None)
+            self._unplugging.pop(gone, None)
         for orphan in set(guests) - wanted:
             if not self._is_busy(orphan):
                 log.info("removing guest %s: no server on this host wants it", orphan)
@@ -168,7 +172,9 @@ class ComputeAgent:
     def _check_nics(self, server_uuid: str, wanted: tuple[Nic, ...]) -> None:
         """Cheap (the driver answers from its record): hand the guest to a worker only when
         its NICs differ from its server's ports."""
-        if not self._is_busy(server_uuid) and _nic_keys(self.driver.attached_nics(server_uuid)) != _nic_keys(wanted):
+        if self._is_busy(server_uuid):
+            return
+        if self._unplugging.get(server_uuid) or _nic_keys(self.driver.attached_nics(server_uuid)) != _nic_keys(wanted):
             self._submit(server_uuid, self._replug_nics)
 
     def _replug_nics(self, server_uuid: str) -> None:
@@ -178,9 +184,17 @@ class ComputeAgent:
         with self.db.read() as db:
             wanted = networking.guest_nics(db, server_uuid)
         keys = _nic_keys(wanted)
+        # an unplug once asked for is seen through even if the port is wanted back meanwhile: the
+        # guest lets go of the device whatever happens, so the NIC is plugged in anew afterwards
+        unplugging = self._unplugging.setdefault(server_uuid, set())
         try:
             for nic in self.driver.attached_nics(server_uuid):
-                if (nic.tap, nic.mac.lower()) not in keys and not self.driver.detach_nic(server_uuid, nic.tap):
+                if (nic.tap, nic.mac.lower()) in keys and nic.tap not in unplugging:
+                    continue
+                if self.driver.detach_nic(server_uuid, nic.tap):
+                    unplugging.discard(nic.tap)
+                else:
+                    unplugging.add(nic.tap)
                     log.info("server %s: the guest has not released NIC %s yet", server_uuid, nic.tap)
             have = _nic_keys(self.driver.attached_nics(server_uuid))
             for nic in wanted:
@@ -188,6 +202,8 @@ class ComputeAgent:
                     self.driver.attach_nic(server_uuid, nic)
                     log.info("server %s: NIC %s (%s) plugged in", server_uuid, nic.tap, nic.mac)
             self._nic_errors.pop(server_uuid, None)
+            if not unplugging:
+                self._unplugging.pop(server_uuid, None)
         except DriverError as error:
             if self._nic_errors.get(server_uuid) != str(error):  # once per new problem, not every pass
                 log.warning("server %s: changing its NICs failed (retrying): %s", server_uuid, error)

@@ -66,7 +66,7 @@ class Conflict(Fault):
 
 class Gone(Fault):
     status = 410
-    nova_key = "gone"
+    nova_key = "computeFault"  # Nova's key for a status it has no name of its own for
 
 
 class PayloadTooLarge(Fault):

@@ -78,3 +78,19 @@ def test_refusals(user: Identity, net_image: str) -> None:
     assert boot(nova, net_image, [{"uuid": str(uuid.uuid4())}]).status_code == 400
     assert boot(nova, net_image, [{"port": str(uuid.uuid4())}]).status_code == 400
     assert nova.get("/servers", headers=LATEST).json()["servers"] == []
+
+
+def test_network_proxies_show_the_networks_the_project_sees(net_cloud: LiveCloud, user: Identity) -> None:
+    """os-networks and os-tenant-networks (Nova's proxies, up to 2.35) over Neutron's networks."""
+    nova, neutron = user.service("/compute/v2.1"), user.service("/networking")
+    mine = network(neutron, "proxied", "10.50.0.0/24")
+    _, _, stranger = project_member(net_cloud, admin_identity(net_cloud))
+    theirs = network(stranger.service("/networking"), "theirs", "10.51.0.0/24")
+    tenant = nova.get("/os-tenant-networks", headers=mv("2.35")).json()["networks"]
+    assert {"id": mine["id"], "cidr": "None", "label": "proxied"} in tenant
+    assert theirs["id"] not in [n["id"] for n in tenant]
+    assert nova.get(f"/os-tenant-networks/{mine['id']}").json()["network"]["label"] == "proxied"
+    assert nova.get(f"/os-tenant-networks/{theirs['id']}").status_code == 404
+    assert nova.get("/os-tenant-networks", headers=mv("2.36")).status_code == 404
+    assert mine["id"] in [n["id"] for n in nova.get("/os-networks").json()["networks"]]
+    assert nova.get(f"/os-networks/{mine['id']}").json()["network"]["label"] == "proxied"

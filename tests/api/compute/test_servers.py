@@ -106,9 +106,15 @@ def test_isolation_between_projects(member: Callable[..., Member], nova: Service
     assert act(bob.nova, server["id"], {"os-getConsoleOutput": {}}).status_code == 404
     assert bob.nova.delete(f"/servers/{server['id']}").status_code == 404
     assert server["id"] not in [s["id"] for s in bob.nova.get("/servers?all_tenants=1").json()["servers"]]
-    # the admin sees it with all_tenants, and only then
+    # the admin sees it with all_tenants, and only then (a tenant_id alone is ignored, as Nova does)
     assert server["id"] not in [s["id"] for s in nova.get("/servers").json()["servers"]]
+    assert server["id"] not in [s["id"] for s in nova.get(f"/servers/detail?tenant_id={alice.project['id']}").json()["servers"]]
     assert server["id"] in [s["id"] for s in nova.get("/servers?all_tenants=1").json()["servers"]]
+    scoped = nova.get(f"/servers?all_tenants=1&tenant_id={alice.project['id']}").json()["servers"]
+    assert [s["id"] for s in scoped] == [server["id"]]
+    # injectNetworkInfo: admins only; nothing to inject into a QEMU guest, as with libvirt
+    assert act(alice.nova, server["id"], {"injectNetworkInfo": None}).status_code == 403
+    assert act(nova, server["id"], {"injectNetworkInfo": None}).status_code == 202
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -168,6 +174,28 @@ def test_resize_confirm_and_revert(member: Callable[..., Member], boot: Any) -> 
     wait_for(alice.nova, sid, "VERIFY_RESIZE")
     assert act(alice.nova, sid, {"confirmResize": None}).status_code == 204
     assert wait_for(alice.nova, sid, "ACTIVE")["flavor"]["original_name"] == "m1.small"
+
+
+def test_disk_config_is_kept_and_changed_by_update_rebuild_and_resize(member: Callable[..., Member], boot: Any, image_id: str) -> None:
+    alice = member()
+    sid = boot(alice.nova, **{"OS-DCF:diskConfig": "AUTO"})["id"]
+
+    def shown() -> str:
+        return str(alice.nova.get(f"/servers/{sid}").json()["server"]["OS-DCF:diskConfig"])
+
+    assert shown() == "AUTO"
+    assert alice.nova.put(f"/servers/{sid}", json={"server": {"OS-DCF:diskConfig": "MANUAL"}}).status_code == 200
+    assert shown() == "MANUAL"
+    assert alice.nova.put(f"/servers/{sid}", json={"server": {"OS-DCF:diskConfig": "SOMETIMES"}}).status_code == 400
+    assert (
+        act(alice.nova, sid, {"rebuild": {"imageRef": image_id, "OS-DCF:diskConfig": "AUTO"}}).json()["server"]["OS-DCF:diskConfig"]
+        == "AUTO"
+    )
+    wait_for(alice.nova, sid, "ACTIVE")
+    assert act(alice.nova, sid, {"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "MANUAL"}}).status_code == 202
+    wait_for(alice.nova, sid, "VERIFY_RESIZE")
+    assert shown() == "MANUAL"
+    assert boot(alice.nova)["OS-DCF:diskConfig"] == "MANUAL"  # unsaid: the image's auto_disk_config (none here)
 
 
 def test_create_image_rebuild_rescue_and_shelve(member: Callable[..., Member], boot: Any, image_id: str) -> None:

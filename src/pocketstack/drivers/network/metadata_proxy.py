@@ -36,6 +36,7 @@ CLONE_NEWNET = 0x40000000
 IP_FREEBIND = 15  # bind an address before it is on an interface
 NETNS_DIR = "/run/netns"
 UPSTREAM_TIMEOUT = 15.0
+MAX_POST_BYTES = 64 << 10  # what a guest may post (its password: Nova takes at most 1020 bytes)
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
@@ -169,9 +170,9 @@ class MetadataProxy:
             listener = self._listeners.get(namespace)
             return listener.instances.get(address) if listener else None
 
-    def forward(self, method: str, path: str, instance_id: str, guest: str) -> httpx.Response:
+    def forward(self, method: str, path: str, instance_id: str, guest: str, body: bytes = b"") -> httpx.Response:
         headers = {"X-Instance-ID": instance_id, "X-Instance-ID-Signature": sign(self.secret, instance_id), "X-Forwarded-For": guest}
-        return self._http.request(method, f"{self.upstream}{path}", headers=headers)
+        return self._http.request(method, f"{self.upstream}{path}", headers=headers, content=body or None)
 
 
 @dataclass
@@ -193,14 +194,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:  # noqa: N802
         self._proxy("HEAD")
 
-    def _proxy(self, method: str) -> None:
+    def do_POST(self) -> None:  # noqa: N802 (a guest posts its encrypted password)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_POST_BYTES:
+            self._reply(400, b"A body of at most 64 KiB with its Content-Length is expected.\n", "text/plain")
+            return
+        self._proxy("POST", self.rfile.read(length))
+
+    def _proxy(self, method: str, body: bytes = b"") -> None:
         guest = self.client_address[0]
         instance_id = self.server.proxy.instance_for(self.server.namespace, guest)
         if instance_id is None:
             self._reply(404, b"No instance is known at this address.\n", "text/plain")
             return
         try:
-            upstream = self.server.proxy.forward(method, self.path, instance_id, guest)
+            upstream = self.server.proxy.forward(method, self.path, instance_id, guest, body)
         except httpx.HTTPError as exc:
             log.warning("metadata for %s (%s): upstream failed: %s", instance_id, guest, exc)
             self._reply(502, b"The metadata service did not answer.\n", "text/plain")

@@ -62,6 +62,13 @@ MEMBER_SERVER_RULES = [
     "os_compute_api:os-security-groups:rule:delete",
     "os_compute_api:os-attach-interfaces:create",
     "os_compute_api:os-attach-interfaces:delete",
+    "os_compute_api:os-server-password:clear",
+    "os_compute_api:os-floating-ips:add",
+    "os_compute_api:os-floating-ips:remove",
+    "os_compute_api:os-floating-ips:create",
+    "os_compute_api:os-floating-ips:delete",
+    "os_compute_api:os-multinic:add",
+    "os_compute_api:os-multinic:remove",
 ]
 # what a project reader may look at (Nova: PROJECT_READER_OR_ADMIN)
 READER_SERVER_RULES = [
@@ -92,6 +99,11 @@ READER_SERVER_RULES = [
     "os_compute_api:os-attach-interfaces:list",
     "os_compute_api:os-attach-interfaces:show",
     "os_compute_api:os-networks:show",
+    "compute:server:topology:index",
+    "os_compute_api:os-tenant-networks:list",
+    "os_compute_api:os-tenant-networks:show",
+    "os_compute_api:os-floating-ips:list",
+    "os_compute_api:os-floating-ips:show",
 ]
 # administrators only
 ADMIN_RULES = [
@@ -114,6 +126,9 @@ ADMIN_RULES = [
     "os_compute_api:os-migrate-server:migrate:host",
     "os_compute_api:servers:migrations:index",
     "os_compute_api:servers:migrations:show",
+    "os_compute_api:servers:migrations:delete",
+    "os_compute_api:servers:migrations:force_complete",
+    "compute:server:topology:host:index",
     "os_compute_api:os-migrate-server:migrate_live",
     "os_compute_api:os-services:list",
     "os_compute_api:os-services:update",
@@ -180,6 +195,7 @@ RULES: dict[str, str] = {
     "os_compute_api:os-server-groups:delete": ADMIN_OR_MEMBER,
     "os_compute_api:os-quota-sets:defaults": ANYONE,
     "os_compute_api:extensions": ANYONE,
+    "os_compute_api:os-floating-ip-pools": ANYONE,
     # what Neutron and Cinder tell Nova (network-vif-plugged, ...): their service users
     "os_compute_api:os-server-external-events:create": f"{ADMIN} or role:service",
     **{rule: ADMIN_OR_MEMBER for rule in MEMBER_SERVER_RULES},

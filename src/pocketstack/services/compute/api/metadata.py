@@ -1,6 +1,7 @@
 """The metadata service (Nova's metadata API) for guests, behind the networking service's
 metadata proxy: /compute/metadata/openstack/<version>/meta_data.json, user_data,
-network_data.json, vendor_data*.json, and the EC2-style /compute/metadata/<version>/
+network_data.json, vendor_data*.json, password (which the guest may also POST, once; see
+backend/server_password.py), and the EC2-style /compute/metadata/<version>/
 meta-data/... and user-data. The proxy names the server in X-Instance-ID and proves it
 with X-Instance-ID-Signature (see metadata.py); no Keystone token is involved."""
 
@@ -13,6 +14,7 @@ from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import BadRequest, Forbidden, NotFound, nova_fault
 
 from .. import metadata
+from ..backend import server_password
 from ..models import Server
 
 api = ApiRouter(nova_fault)
@@ -36,7 +38,8 @@ def _server(call: Call) -> Server:
 
 
 def _files(call: Call, server: Server) -> dict[str, bytes]:
-    return metadata.instance_files(server, network_data=call.cloud.compute.network_data(server))
+    files = metadata.instance_files(server, network_data=call.cloud.compute.network_data(server))
+    return {**files, **server_password.metadata_files(server)}
 
 
 def _text(body: str | bytes, path: str) -> Response:
@@ -52,8 +55,22 @@ def openstack_versions(call: Call) -> Response:
 
 @api.route("GET", "/metadata/openstack/{path:path}")
 def openstack_file(call: Call) -> Response:
-    files = _files(call, _server(call))
+    return _openstack_answer(call, _server(call), "openstack/" + call.params["path"].strip("/"))
+
+
+@api.route("POST", "/metadata/openstack/{path:path}")
+def openstack_post(call: Call) -> Response:
+    """Nova answers a POST as a GET, except on the password file, which stores the body."""
+    server = _server(call)
     path = "openstack/" + call.params["path"].strip("/")
+    if server_password.is_password_path(path):
+        server_password.set_by_guest(server, call.raw_body)
+        return PlainTextResponse("")
+    return _openstack_answer(call, server, path)
+
+
+def _openstack_answer(call: Call, server: Server, path: str) -> Response:
+    files = _files(call, server)
     if path in files:
         return _text(files[path], path)
     listing = metadata.openstack_listing(files, path)

@@ -4,6 +4,8 @@ nova-network field null (admins see the admin-only ones too, as nulls).
 
 GET /v2.1/os-networks          the networks the caller can see
 GET /v2.1/os-networks/{id}     one of them (404 otherwise)
+GET /v2.1/os-tenant-networks[/{id}]   the same networks as Nova's tenant-networks proxy
+                                      shows them: id, label and a "None" cidr
 
 Without the networking service in this cloud there are no networks: an empty list, and
 404 for any id. The nova-network actions (create, delete, add, disassociate) were
@@ -64,3 +66,23 @@ def show_network(call: Call) -> dict[str, Any]:
     if not found:
         raise NotFound("Network not found")
     return {"network": _view(call, *found[0])}
+
+
+def _tenant_view(network_id: str, name: str) -> dict[str, Any]:
+    # Nova's network_dict over a Neutron network: it has no cidr, and Nova prints str(None)
+    return {"id": network_id, "cidr": "None", "label": name}
+
+
+@api.route("GET", "/v2.1/os-tenant-networks", max_version=PROXY_MAX)
+def list_tenant_networks(call: Call) -> dict[str, Any]:
+    call.authorize("os_compute_api:os-tenant-networks:list", {"project_id": call.ctx.project_id})
+    return {"networks": [_tenant_view(network_id, name) for network_id, name in _visible_networks(call)]}
+
+
+@api.route("GET", "/v2.1/os-tenant-networks/{network_id}", max_version=PROXY_MAX)
+def show_tenant_network(call: Call) -> dict[str, Any]:
+    call.authorize("os_compute_api:os-tenant-networks:show", {"project_id": call.ctx.project_id})
+    found = _visible_networks(call, call.params["network_id"])
+    if not found:
+        raise NotFound("Network not found")
+    return {"network": _tenant_view(*found[0])}

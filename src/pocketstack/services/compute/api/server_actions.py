@@ -28,10 +28,11 @@ ActionHandler = Callable[[Call, Any], Any]
 HANDLERS: dict[str, ActionHandler] = {}
 
 
-def action(name: str, *, min_version: str | None = None) -> Callable[[ActionHandler], ActionHandler]:
+def action(name: str, *, min_version: str | None = None, max_version: str | None = None) -> Callable[[ActionHandler], ActionHandler]:
     def register(handler: ActionHandler) -> ActionHandler:
         HANDLERS[name] = handler
         handler.min_version = min_version  # type: ignore[attr-defined]
+        handler.max_version = max_version  # type: ignore[attr-defined]
         return handler
 
     return register
@@ -46,6 +47,8 @@ def server_action(call: Call) -> Any:
     handler = HANDLERS.get(name)
     if handler is None or (handler.min_version and not call.version >= handler.min_version):  # type: ignore[attr-defined]
         raise BadRequest(f"There is no such action: {str(name)[:60]}")
+    if handler.max_version and call.version > handler.max_version:  # type: ignore[attr-defined]
+        raise NotFound("The resource could not be found.")  # Nova: a removed action looks unimplemented
     result = handler(call, argument)
     if result is None:
         return Response(status_code=202)
@@ -129,6 +132,16 @@ def unlock(call: Call, argument: Any) -> None:
 def reset_state(call: Call, argument: Any) -> None:
     server = get_server(call, "os_compute_api:os-admin-actions:reset_state")
     actions.reset_state(call.db, call.ctx, server, _object(argument, "os-resetState").get("state"))
+
+
+@action("injectNetworkInfo")
+def inject_network_info(call: Call, argument: Any) -> None:
+    """Nova hands this to the hypervisor driver; for QEMU guests (as for libvirt's) there is
+    nothing to inject: a guest reads its network from DHCP and the metadata service, which
+    always tell the ports as they are now."""
+    server = get_server(call, "os_compute_api:os-admin-actions:inject_network_info", for_write=True)
+    if not server.host:
+        raise Conflict(f"Instance {server.uuid} is not ready yet: it is on no host.")
 
 
 @action("forceDelete")
@@ -236,6 +249,7 @@ def rebuild(call: Call, argument: Any) -> Any:
         raise BadRequest(f"Invalid input for field/attribute adminPass. Value: {admin_pass}. It is not a string.")
     changes = _rebuild_changes(call, spec)
     actions.rebuild(call.db, call.ctx, server, image_ref, changes)
+    backend.set_disk_config(server, spec.get("OS-DCF:diskConfig"))
     if "metadata" in spec:
         backend.set_metadata(call.db, call.cloud.settings.compute, call.ctx, server, spec["metadata"], replace=True)
     wake_agent(call)
@@ -315,9 +329,11 @@ def _key_change(call: Call, key_name: Any) -> dict[str, Any]:
 @action("resize")
 def resize(call: Call, argument: Any) -> None:
     server = get_server(call, "os_compute_api:servers:resize", for_write=True)
-    flavor_ref = _object(argument, "resize").get("flavorRef")
+    request = _object(argument, "resize")
+    flavor_ref = request.get("flavorRef")
     if flavor_ref is None or isinstance(flavor_ref, (dict, list, bool)):
         raise BadRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property")
+    backend.set_disk_config(server, request.get("OS-DCF:diskConfig"))
     actions.resize(call.db, call.ctx, call.cloud.settings.compute, server, str(flavor_ref))
     wake_agent(call)
 

@@ -115,7 +115,7 @@ def _server_query(call: Call, kind: str) -> ServerQuery:
     all_tenants = may_all and call.query_flag("all_tenants")
     project = params.get("project_id") or params.get("tenant_id")
     query = ServerQuery(project_id=None if all_tenants else call.ctx.project_id)
-    if admin and project and (all_tenants or project != call.ctx.project_id):
+    if admin and project and all_tenants:  # without all_tenants Nova ignores tenant_id (bug 1185290)
         query.project_id = project
     if admin and params.get("deleted") is not None:
         query.deleted_only = call.query_bool("deleted") or False
@@ -234,6 +234,7 @@ def update_server(call: Call) -> dict[str, Any]:
         "hostname": "hostname",
     }
     backend.update_server(server, {columns[k]: v for k, v in given.items() if k in columns})
+    backend.set_disk_config(server, given.get("disk_config"))
     return {"server": look(call).updated(server, groups_of(call, server))}
 
 

@@ -39,6 +39,9 @@ ADMIN_PASS_LENGTH = 12
 # the system_metadata key of the availability zone a create (or unshelve) asked for:
 # Nova's request spec zone, shown as pinned_availability_zone (2.96+)
 REQUESTED_ZONE_KEY = "requested_availability_zone"
+# the system_metadata key of Nova's instance.auto_disk_config (OS-DCF:diskConfig AUTO)
+AUTO_DISK_CONFIG_KEY = "auto_disk_config"
+DISK_CONFIGS = ("AUTO", "MANUAL")
 
 
 @dataclass
@@ -248,7 +251,33 @@ def _new_server(
         server.system_metadata = {**server.system_metadata, "key_type": key.type}
     if zone:
         server.system_metadata = {**server.system_metadata, REQUESTED_ZONE_KEY: zone}
+    set_disk_config(server, body.disk_config, default_from_image=True)
     return server
+
+
+def set_disk_config(server: Server, requested: str | None, *, default_from_image: bool = False) -> None:
+    """OS-DCF:diskConfig. AUTO: the guest's partition may be grown with its disk (Nova's
+    auto_disk_config; here the disk grows either way, and the guest's own tools grow what
+    is on it), MANUAL: not. Unsaid: the image's auto_disk_config property at create, the
+    server's own value later. An image that says "disabled" refuses AUTO."""
+    image_says = str(server.system_metadata.get("image_auto_disk_config", "")).strip().lower()
+    if requested is None:
+        if not default_from_image:
+            return
+        auto = image_says in ("1", "true", "yes", "on", "t", "y")
+    elif requested not in DISK_CONFIGS:
+        raise BadRequest(
+            f"Invalid input for field/attribute OS-DCF:diskConfig. Value: {requested}. '{requested}' is not one of {list(DISK_CONFIGS)}"
+        )
+    else:
+        auto = requested == "AUTO"
+        if auto and image_says == "disabled":
+            raise BadRequest(f"Requested image {server.image_ref} has automatic disk resize disabled.")
+    server.system_metadata = {**server.system_metadata, AUTO_DISK_CONFIG_KEY: auto}
+
+
+def disk_config(server: Server) -> str:
+    return "AUTO" if server.system_metadata.get(AUTO_DISK_CONFIG_KEY) else "MANUAL"
 
 
 def _place(

@@ -11,7 +11,7 @@ from typing import Any
 from pocketstack.core.api import Call
 
 from .. import networking, states
-from ..backend.servers import REQUESTED_ZONE_KEY
+from ..backend.servers import REQUESTED_ZONE_KEY, disk_config
 from ..models import Server
 
 # statuses whose progress Nova reports (others show none at all)
@@ -131,7 +131,7 @@ class ServerLook:
             "accessIPv4": server.access_ip_v4 or "",
             "accessIPv6": server.access_ip_v6 or "",
             "links": links(call, server.uuid),
-            "OS-DCF:diskConfig": "MANUAL",
+            "OS-DCF:diskConfig": disk_config(server),
             "OS-EXT-AZ:availability_zone": server.availability_zone or "",
             "config_drive": "True" if server.config_drive else "",
             "key_name": server.key_name,
@@ -233,7 +233,7 @@ def created(call: Call, server: Server, admin_pass: str | None) -> dict[str, Any
     out: dict[str, Any] = {
         "id": server.uuid,
         "links": links(call, server.uuid),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": disk_config(server),
         **security_groups(server),
     }
     if admin_pass is not None:
