@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pocketstack.core.db import Database
 from pocketstack.testing.server import LiveCloud
 
 PG_ADMIN_DSN = os.environ.get("POCKETSTACK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -43,6 +45,30 @@ def _drop_postgres_database(name: str) -> None:
 
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def migrated_database(kind: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of its own: SQLite under tmp_path, or a throw-away PostgreSQL one
+    (the test is skipped when no PostgreSQL server answers)."""
+    from pocketstack.migrations import upgrade
+
+    name = None
+    if kind == "postgresql":
+        made = _postgres_database()
+        if made is None:
+            pytest.skip("no PostgreSQL server answers")
+        name, url = made
+    else:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        if name:
+            _drop_postgres_database(name)
 
 
 # the test cloud: two image stores (so copy-image has somewhere to copy to) and

@@ -6,11 +6,16 @@ The fake hypervisor's guests have no display, so this cloud runs in the test pro
 (uvicorn on a thread) where a test can give a guest one: a unix socket served by
 FakeDisplay, which greets like a VNC server ("RFB 003.008\\n") and then echoes, so
 bytes are seen crossing the proxy both ways. tests/e2e/test_vnc_console.py does the
-same against QEMU's own VNC server."""
+same against QEMU's own VNC server.
+
+Tokens are rows of compute_console_auth_tokens: they outlive an API restart, are purged once
+expired and go with their server; the parts on their own run on SQLite and on PostgreSQL
+(when the local server at POCKETSTACK_TEST_PG answers)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import socket
 import threading
@@ -23,17 +28,30 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from pocketstack.app import build_app
 from pocketstack.cli import run_bootstrap
 from pocketstack.config import Settings
+from pocketstack.core.db import Database
 from pocketstack.migrations import upgrade
-from pocketstack.services.compute.consoles import ConsoleTokens, find_novnc, novnc_url
+from pocketstack.services.compute.consoles import ConsoleTokens, delete_console_tokens, find_novnc, novnc_url
+from pocketstack.services.compute.models import ConsoleAuthToken
 from pocketstack.testing.server import free_port, read_rc
 from pocketstack.testing.spec import ApiSpec, load_spec
-from tests.conftest import Identity, ServiceClient, admin_identity, cli_runner, login, make_project, make_user, project_member
+from tests.conftest import (
+    Identity,
+    ServiceClient,
+    admin_identity,
+    cli_runner,
+    login,
+    make_project,
+    make_user,
+    migrated_database,
+    project_member,
+)
 
 RFB_VERSION = b"RFB 003.008\n"
 TINY = "1"
@@ -45,11 +63,12 @@ def mv(version: str) -> dict[str, str]:
 
 class InProcessCloud:
     """`pocketstack allinone` with the fake hypervisor, served from a thread of this process
-    (quacks like LiveCloud for the shared helpers: url, data_dir, env())."""
+    (quacks like LiveCloud for the shared helpers: url, data_dir, env()). A second one on the
+    same data dir and port is the same cloud after a restart of its API."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(
             data_dir=data_dir,
@@ -153,6 +172,10 @@ def member(cloud: InProcessCloud, admin: Identity) -> Callable[[str], ServiceCli
 
 @pytest.fixture(scope="module")
 def image_id(nova: ServiceClient) -> str:
+    return upload_image(nova)
+
+
+def upload_image(nova: ServiceClient) -> str:
     glance = nova.service("/image")
     reply = glance.post(
         "/v2/images", json={"name": "console-boot", "disk_format": "raw", "container_format": "bare", "visibility": "public"}
@@ -253,6 +276,16 @@ def token_of(console_url: str) -> str:
 
 def open_console(console_url: str, **options: Any) -> ClientConnection:
     return connect(websocket_url(console_url), open_timeout=10, **options)
+
+
+def token_rows(cloud: InProcessCloud, **where: str) -> int:
+    """How many console token rows match (token_hash=..., instance_uuid=...)."""
+    with cloud.app.cloud.db.read() as db:
+        return db.scalar(select(func.count()).select_from(ConsoleAuthToken).filter_by(**where)) or 0
+
+
+def sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def refused_status(url: str, **options: Any) -> int:
@@ -370,19 +403,87 @@ def test_proxy_refuses_missing_wrong_expired_and_foreign_origin_tokens(
     assert refused_status(ws_url) == 403
     assert nova.get(f"/os-console-auth-tokens/{token}", headers=mv("2.31")).status_code == 404
     assert shown.connections == 2
+    # its row stays until the next token is issued, which purges it
+    assert token_rows(cloud, token_hash=sha256(token)) == 1
+    fresh = remote_console(alice, server_id).json()["remote_console"]["url"]
+    assert token_rows(cloud, token_hash=sha256(token)) == 0 and token_rows(cloud, token_hash=sha256(token_of(fresh))) == 1
 
 
-def test_proxy_refuses_a_token_whose_guest_is_gone(member: Callable[..., ServiceClient], boot: Any, display: Any) -> None:
+def test_a_deleted_servers_tokens_are_gone(
+    cloud: InProcessCloud, member: Callable[..., ServiceClient], boot: Any, display: Any, nova: ServiceClient
+) -> None:
     alice = member()
     server_id = boot(alice)
     display(server_id)
-    url = remote_console(alice, server_id).json()["remote_console"]["url"]
+    urls = [remote_console(alice, server_id).json()["remote_console"]["url"] for _ in range(2)]
+    assert token_rows(cloud, instance_uuid=server_id) == 2
     assert alice.delete(f"/servers/{server_id}").status_code == 204
-    deadline = time.monotonic() + 30
-    while alice.get(f"/servers/{server_id}").status_code != 404:
-        assert time.monotonic() < deadline
+    wait_gone(alice, server_id)
+    # not only is the guest gone: the token itself is (Nova deletes an instance's tokens with it)
+    assert token_rows(cloud, instance_uuid=server_id) == 0
+    for url in urls:
+        assert refused_status(websocket_url(url)) == 403
+        assert nova.get(f"/os-console-auth-tokens/{token_of(url)}", headers=mv("2.31")).status_code == 404
+
+
+def wait_gone(client: ServiceClient, server_id: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get(f"/servers/{server_id}").status_code != 404:
+        assert time.monotonic() < deadline, f"server {server_id} was not deleted"
         time.sleep(0.1)
-    assert refused_status(websocket_url(url)) == 403
+
+
+def test_a_console_url_outlives_an_api_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token is a row, not this process's memory: the API stopped and started again on the
+    same data dir (and port) honours the URL it handed out before, until the server is deleted."""
+    shown = FakeDisplay(tmp_path / "vnc.sock")
+    data_dir = tmp_path / "cloud"
+    data_dir.mkdir()
+    before = InProcessCloud(data_dir).start()
+    after: InProcessCloud | None = None
+    try:
+        nova = admin_identity(before).service("/compute/v2.1")  # type: ignore[arg-type]
+        server_id = boot_server(nova, upload_image(nova))
+        give_display(monkeypatch, before, server_id, shown)
+        url = remote_console(nova, server_id).json()["remote_console"]["url"]
+        token = token_of(url)
+        with open_console(url) as ws:
+            assert ws.recv(timeout=10) == RFB_VERSION
+        before.stop()
+
+        after = InProcessCloud(data_dir, port=before.port)
+        # the fake hypervisor forgets its guests with the process; the display is still there
+        give_display(monkeypatch, after, server_id, shown)
+        after.start()
+        nova = admin_identity(after).service("/compute/v2.1")  # type: ignore[arg-type]
+        with open_console(url) as ws:
+            assert ws.recv(timeout=10) == RFB_VERSION
+        assert shown.connections == 2
+        shown_token = nova.get(f"/os-console-auth-tokens/{token}", headers=mv("2.31"))
+        assert shown_token.status_code == 200 and shown_token.json()["console"]["instance_uuid"] == server_id
+
+        assert nova.delete(f"/servers/{server_id}").status_code == 204
+        wait_gone(nova, server_id)
+        assert refused_status(websocket_url(url)) == 403
+        assert nova.get(f"/os-console-auth-tokens/{token}", headers=mv("2.31")).status_code == 404
+    finally:
+        for live in (before, after):
+            if live is not None and live.thread.is_alive():
+                live.stop()
+        shown.close()
+
+
+def boot_server(client: ServiceClient, image_id: str) -> str:
+    body = {"name": f"vm-{uuid.uuid4().hex[:6]}", "imageRef": image_id, "flavorRef": TINY, "networks": "none"}
+    reply = client.post("/servers", json={"server": body}, headers=mv("2.37"))
+    assert reply.status_code == 202, reply.text
+    server_id = reply.json()["server"]["id"]
+    wait_status(client, server_id, "ACTIVE")
+    return server_id
+
+
+def give_display(monkeypatch: pytest.MonkeyPatch, cloud: InProcessCloud, server_id: str, shown: FakeDisplay) -> None:
+    monkeypatch.setattr(cloud.compute.driver, "vnc_socket", lambda asked: shown.path if asked == server_id else None)
 
 
 def test_tempest_style_handshakes(member: Callable[..., ServiceClient], boot: Any, display: Any) -> None:
@@ -587,17 +688,69 @@ def test_console_url_keeps_a_public_url_path_prefix() -> None:
     assert websocket_url(url) == "ws://cloud.example.org/openstack/compute/vnc/websockify?token=tok-1"
 
 
-def test_tokens_expire_and_are_kept_only_as_hashes() -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with migrated_database(request.param, tmp_path) as db:
+        yield db
+
+
+def stored_hashes(db: Database) -> list[str]:
+    with db.read() as s:
+        return list(s.scalars(select(ConsoleAuthToken.token_hash)))
+
+
+def test_tokens_expire_are_purged_and_are_kept_only_as_hashes(database: Database) -> None:
     now = [1000.0]
-    tokens = ConsoleTokens(ttl=600, clock=lambda: now[0])
+    tokens = ConsoleTokens(database, ttl=600, clock=lambda: now[0])
     token = tokens.issue("server-1", "novnc", "host-1", "/run/vnc.sock")
     other = tokens.issue("server-2", "novnc", "host-1", "/run/vnc2.sock")
     assert token != other and len(token) >= 40
     grant = tokens.validate(token)
-    assert grant is not None and grant.instance_uuid == "server-1" and grant.expires == 1600.0
+    assert grant is not None and grant.expires == 1600.0
+    assert (grant.instance_uuid, grant.console_type, grant.host, grant.internal_access_path) == (
+        "server-1",
+        "novnc",
+        "host-1",
+        "/run/vnc.sock",
+    )
     assert tokens.validate("x" + token) is None
-    assert not any(token in key for key in tokens._grants), "a token is stored in the clear"
+    assert sorted(stored_hashes(database)) == sorted([sha256(token), sha256(other)]), "only the tokens' SHA-256 are stored"
+    now[0] = 1599.0
+    assert tokens.validate(token) is not None
     now[0] = 1600.0
     assert tokens.validate(token) is None and tokens.validate(other) is None
-    tokens.issue("server-3", "novnc", "host-1", "/run/vnc3.sock")
-    assert len(tokens._grants) == 1, "expired grants are dropped"
+    assert len(stored_hashes(database)) == 2, "validating reads; the next issue purges"
+    kept = tokens.issue("server-3", "novnc", "host-1", "/run/vnc3.sock")
+    assert stored_hashes(database) == [sha256(kept)], "expired rows are purged when a token is issued"
+
+
+def test_tokens_are_shared_by_every_api_process_and_outlive_one(database: Database) -> None:
+    """Two Database objects are two API processes (or one before and after a restart)."""
+    token = ConsoleTokens(database).issue("server-1", "novnc", "host-1", "/run/vnc.sock")
+    database.dispose()
+    second = Database(database.url)
+    try:
+        grant = ConsoleTokens(second).validate(token)
+        assert grant is not None and grant.instance_uuid == "server-1"
+    finally:
+        second.dispose()
+
+
+def test_a_token_issued_in_a_transaction_lives_and_dies_with_it(database: Database) -> None:
+    tokens = ConsoleTokens(database)
+    with database.write() as s:
+        committed = tokens.issue("server-1", "novnc", "host-1", "/run/vnc.sock", session=s)
+    with pytest.raises(RuntimeError), database.write() as s:
+        rolled_back = tokens.issue("server-1", "novnc", "host-1", "/run/vnc.sock", session=s)
+        raise RuntimeError("the request failed after the token was made")
+    assert tokens.validate(committed) is not None and tokens.validate(rolled_back) is None
+
+
+def test_deleting_a_servers_tokens_leaves_the_others(database: Database) -> None:
+    tokens = ConsoleTokens(database)
+    doomed = [tokens.issue("server-1", "novnc", "host-1", "/run/vnc.sock") for _ in range(2)]
+    kept = tokens.issue("server-2", "novnc", "host-1", "/run/vnc2.sock")
+    with database.write() as s:
+        delete_console_tokens(s, "server-1")
+    assert [tokens.validate(t) for t in doomed] == [None, None]
+    assert tokens.validate(kept) is not None

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from pocketstack.config import ComputeSettings
 from pocketstack.core.db import Database, utcnow
 from pocketstack.drivers.compute.base import HostResources
-from pocketstack.migrations import upgrade
 from pocketstack.services.compute.backend import scheduler
 from pocketstack.services.compute.backend.hosts import register_host
 from pocketstack.services.compute.models import Allocation, ComputeNode, ComputeServiceRecord, ServerGroup
-from tests.conftest import _drop_postgres_database, _postgres_database
+from tests.conftest import migrated_database
 
 OPTIONS = ComputeSettings(reserved_host_memory_mb=0, cpu_allocation_ratio=1.0)
 HOST = HostResources(hypervisor_type="fake", hypervisor_version=1, vcpus=64, memory_mb=4096, local_gb=100)
@@ -28,22 +27,8 @@ HOST = HostResources(hypervisor_type="fake", hypervisor_version=1, vcpus=64, mem
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    name = None
-    if request.param == "postgresql":
-        made = _postgres_database()
-        if made is None:
-            pytest.skip("no PostgreSQL server answers")
-        name, url = made
-    else:
-        url = f"sqlite:///{tmp_path / 'claims.db'}"
-    upgrade(url)
-    database = Database(url)
-    try:
+    with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        database.dispose()
-        if name:
-            _drop_postgres_database(name)
 
 
 def add_host(db: Database, name: str) -> None:
@@ -109,7 +94,20 @@ def test_anti_affinity_puts_members_apart(db: Database) -> None:
     for index in range(3):
         with db.write() as s:
             group = s.get(ServerGroup, group_id)
-            server = Server(uuid=str(uuid.uuid4()), project_id="p", user_id="u", name=f"s{index}", hostname=f"s{index}", flavor={}, flavor_id="f", vcpus=1, memory_mb=256, root_gb=1, vm_state="building", reservation_id="r")
+            server = Server(
+                uuid=str(uuid.uuid4()),
+                project_id="p",
+                user_id="u",
+                name=f"s{index}",
+                hostname=f"s{index}",
+                flavor={},
+                flavor_id="f",
+                vcpus=1,
+                memory_mb=256,
+                root_gb=1,
+                vm_state="building",
+                reservation_id="r",
+            )
             s.add(server)
             s.flush()
             try:

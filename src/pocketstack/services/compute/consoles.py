@@ -3,11 +3,12 @@ out a console URL carrying a short-lived token; the URL opens noVNC's page, whos
 comes back to the proxy here, which checks the token and relays the bytes between the browser
 and the guest's VNC server (a unix socket the hypervisor driver names).
 
-Tokens live in this process's memory, not in a table: the proxy runs in the same process as
-the API that issued them (one listener for everything, DESIGN.md), so nothing else ever needs
-to read them. A restart forgets them, which costs a user one more "console url show" -- the
-same a token's expiry (Nova's token_ttl, 600 s) costs anyway. Only a SHA-256 of each token is
-kept, as Nova stores it, so a dict lookup cannot be timed into revealing a token.
+Tokens live in the database (Nova's console_auth_tokens), not in this process: a restart
+of the API keeps them, and any API process of the cloud honours a URL another one handed out
+(a scaled-out cloud keeps its state in the one database). Only a SHA-256 of each token is
+stored, as Nova stores it, so the table gives nobody a working URL. A token lasts Nova's
+token_ttl (600 s); expired rows are purged whenever a token is issued, and a server's rows go
+with the server, so its console URL stops working the moment its delete finishes.
 
 The guest's socket is looked up again at every connection rather than remembered with the
 token: a guest that stopped or was deleted since is refused, and a restarted one is found.
@@ -19,16 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
@@ -37,12 +40,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketClose, WebSocketDisconnect, WebSocketState
 
+from pocketstack.core.db import Database
 from pocketstack.core.faults import BadRequest, Conflict
 from pocketstack.drivers.compute.base import ComputeDriver, GuestNotFound, PowerState
 from pocketstack.drivers.compute.qmp import connectable_socket_path
 
 from . import states
-from .models import Server
+from .models import ConsoleAuthToken, Server
 
 log = logging.getLogger("pocketstack.compute.consoles")
 
@@ -73,55 +77,85 @@ class ConsoleAuth:
 
 
 class ConsoleTokens:
-    """The tokens this process issued, by hash, each until it expires (thread-safe: the API
-    issues from worker threads, the proxy checks on the event loop)."""
+    """Console tokens in the database, by hash, each until it expires. `clock` gives
+    time.time()-style seconds (tests move it to expire tokens)."""
 
-    def __init__(self, ttl: float = TOKEN_TTL, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, ttl: float = TOKEN_TTL, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
         self.ttl = ttl
         self.clock = clock
-        self._grants: dict[str, ConsoleAuth] = {}
-        self._lock = threading.Lock()
 
-    def issue(self, instance_uuid: str, console_type: str, host: str | None, internal_access_path: str) -> str:
+    def issue(
+        self,
+        instance_uuid: str,
+        console_type: str,
+        host: str | None,
+        internal_access_path: str,
+        *,
+        session: Session | None = None,
+    ) -> str:
+        """A new token for the console. In `session` when given (a request's transaction:
+        the token exists only if the request commits), else in a transaction of its own."""
+        if session is None:
+            with self.db.write() as own:
+                return self.issue(instance_uuid, console_type, host, internal_access_path, session=own)
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        grant = ConsoleAuth(instance_uuid, console_type, host, internal_access_path, now + self.ttl)
-        with self._lock:
-            self._drop_expired(now)
-            self._grants[_digest(token)] = grant
+        # purged here rather than by Nova's periodic task: the table holds little more than
+        # one TTL's worth of tokens, so the scan is cheap
+        session.execute(delete(ConsoleAuthToken).where(ConsoleAuthToken.expires <= _utc(now)))
+        session.add(
+            ConsoleAuthToken(
+                token_hash=_digest(token),
+                instance_uuid=instance_uuid,
+                console_type=console_type,
+                host=host,
+                internal_access_path=internal_access_path,
+                expires=_utc(now + self.ttl),
+            )
+        )
+        session.flush()
         return token
 
     def validate(self, token: str) -> ConsoleAuth | None:
-        """The grant of a live token; None for an unknown or expired one."""
-        with self._lock:
-            grant = self._grants.get(_digest(token))
-            if grant is not None and grant.expires <= self.clock():
-                del self._grants[_digest(token)]
+        """The grant of a live token; None for an unknown or expired one (Nova's
+        get_by_hash: the hash, then the expiry; an expired row waits for the next purge)."""
+        with self.db.read() as session:
+            row = session.scalar(
+                select(ConsoleAuthToken).where(ConsoleAuthToken.token_hash == _digest(token), ConsoleAuthToken.expires > _utc(self.clock()))
+            )
+            if row is None:
                 return None
-            return grant
+            return ConsoleAuth(row.instance_uuid, row.console_type, row.host, row.internal_access_path, row.expires.timestamp())
 
-    def _drop_expired(self, now: float) -> None:
-        for digest in [d for d, grant in self._grants.items() if grant.expires <= now]:
-            del self._grants[digest]
+
+def delete_console_tokens(db: Session, instance_uuid: str) -> None:
+    """Forget every token of a server (its delete finishing): its console URLs stop at once."""
+    db.execute(delete(ConsoleAuthToken).where(ConsoleAuthToken.instance_uuid == instance_uuid))
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+
+
 class Consoles:
     """This host's browser consoles: the checks before a URL is handed out, the tokens, and
     the routes (websocket proxy, noVNC's pages) the compute service adds to its mount."""
 
-    def __init__(self, driver: ComputeDriver, ttl: float = TOKEN_TTL, novnc_directory: Path | None = None) -> None:
+    def __init__(self, driver: ComputeDriver, db: Database, ttl: float = TOKEN_TTL, novnc_directory: Path | None = None) -> None:
         self.driver = driver
-        self.tokens = ConsoleTokens(ttl)
+        self.tokens = ConsoleTokens(db, ttl)
         self.novnc_directory = novnc_directory or find_novnc()
 
     # -- the API's side ---------------------------------------------------------------------
-    def console_url(self, server: Server, protocol: str, console_type: str, service_root: str) -> str:
-        """A URL to the server's console (a new token in it), after Nova's checks in Nova's
-        order: a host (409), no delete under way (409), the type (400), a running guest."""
+    def console_url(self, db: Session, server: Server, protocol: str, console_type: str, service_root: str) -> str:
+        """A URL to the server's console (a new token in it, written in the request's write
+        transaction `db`), after Nova's checks in Nova's order: a host (409), no delete under
+        way (409), the type (400), a running guest."""
         if not server.host:
             raise Conflict(f"Instance {server.uuid} is not ready")
         if server.task_state == states.DELETING:
@@ -132,7 +166,7 @@ class Consoles:
         if console_type != NOVNC:
             raise BadRequest(f"Invalid console type {console_type}")
         vnc_socket = self._vnc_socket(server)
-        token = self.tokens.issue(server.uuid, console_type, server.host, str(vnc_socket))
+        token = self.tokens.issue(server.uuid, console_type, server.host, str(vnc_socket), session=db)
         return novnc_url(service_root, token)
 
     def _vnc_socket(self, server: Server) -> Path:
@@ -161,7 +195,7 @@ class Consoles:
     async def websockify(self, websocket: WebSocket) -> None:
         """One console session: refuse (HTTP 403 before the handshake, as a bad token gets
         from nova-novncproxy) or relay bytes both ways until either side closes."""
-        grant = self._grant(websocket)
+        grant = await self._grant(websocket)
         if grant is None:
             await websocket.close(POLICY_VIOLATION)
             return
@@ -182,10 +216,11 @@ class Consoles:
                 await writer.wait_closed()
             log.info("console of %s closed after %.0f s", grant.instance_uuid, time.monotonic() - started)
 
-    def _grant(self, websocket: WebSocket) -> ConsoleAuth | None:
+    async def _grant(self, websocket: WebSocket) -> ConsoleAuth | None:
         # the token travels in the query (noVNC 1.1+: path=...?token=) or, from older noVNC, a cookie
         token = websocket.query_params.get("token") or websocket.cookies.get("token")
-        grant = self.tokens.validate(token) if token else None
+        # a database read: on a worker thread, not on the event loop
+        grant = await run_in_threadpool(self.tokens.validate, token) if token else None
         if grant is None:
             log.info("console refused: %s token", "an unknown or expired" if token else "no")
             return None

@@ -52,8 +52,9 @@ class ComputeService:
         self.db = db
         # this host's hypervisor: the agent drives it; the API reads console logs from it
         self.driver = load_driver(settings)
-        # browser consoles of this host's guests: tokens the API hands out, the proxy honours
-        self.consoles = Consoles(self.driver)
+        # browser consoles of this host's guests: tokens the API hands out (kept in the
+        # database), the proxy honours
+        self.consoles = Consoles(self.driver, db)
         self.agent: Any = None
         self.controller: Any = None
 

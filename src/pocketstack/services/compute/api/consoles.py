@@ -32,7 +32,7 @@ LEGACY_ACTIONS = {
 }
 
 
-@api.route("POST", "/v2.1/servers/{server_id}/remote-consoles", min_version="2.6", tx="read")
+@api.route("POST", "/v2.1/servers/{server_id}/remote-consoles", min_version="2.6")  # writes the token
 def create_remote_console(call: Call) -> dict[str, Any]:
     call.require_auth()
     protocol, console_type = _remote_console(call.json(), call.version)
@@ -75,7 +75,7 @@ def _no_other_keys(spec: dict[str, Any], allowed: set[str]) -> None:
 
 
 def _console_url(call: Call, server: Server, protocol: str, console_type: str) -> str:
-    return call.cloud.compute.consoles.console_url(server, protocol, console_type, call.service_root)
+    return call.cloud.compute.consoles.console_url(call.db, server, protocol, console_type, call.service_root)
 
 
 # -- the server actions of 2.1-2.5 ----------------------------------------------------------------

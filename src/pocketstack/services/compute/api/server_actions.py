@@ -45,10 +45,11 @@ def server_action(call: Call) -> Any:
         raise BadRequest("The action body must be an object naming exactly one action.")
     ((name, argument),) = body.items()
     handler = HANDLERS.get(name)
-    if handler is None or (handler.min_version and not call.version >= handler.min_version):  # type: ignore[attr-defined]
+    if handler is None:
         raise BadRequest(f"There is no such action: {str(name)[:60]}")
-    if handler.max_version and call.version > handler.max_version:  # type: ignore[attr-defined]
-        raise NotFound("The resource could not be found.")  # Nova: a removed action looks unimplemented
+    low, high = handler.min_version, handler.max_version  # type: ignore[attr-defined]
+    if (low and not call.version >= low) or (high and call.version > high):
+        raise NotFound("The resource could not be found.")  # Nova: an action outside its versions looks unimplemented
     result = handler(call, argument)
     if result is None:
         return Response(status_code=202)

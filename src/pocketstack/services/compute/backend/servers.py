@@ -26,6 +26,7 @@ from pocketstack.core.pagination import Page, PageRequest, paginate_ordered
 
 from .. import images, states
 from .. import networking as networking_api
+from ..consoles import delete_console_tokens
 from ..models import Flavor, Server, ServerGroup, ServerMetadata, ServerTag
 from ..schemas.servers import ServerCreate
 from . import instance_actions, scheduler, server_groups
@@ -512,6 +513,7 @@ def finish_delete(db: Session, server: Server) -> None:
     server.terminated_at = stamp
     server.updated_at = stamp
     server_groups.remove_member(db, server.uuid)
+    delete_console_tokens(db, server.uuid)
 
 
 # -- metadata and tags ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The compute service's tables, one module per resource family; import from here."""
 
+from .consoles import ConsoleAuthToken
 from .flavors import Flavor, FlavorExtraSpec, FlavorProject, KeyPair
 from .groups import Aggregate, AggregateHost, AggregateMetadata, Quota, ServerGroup, ServerGroupMember
 from .hosts import Allocation, ComputeNode, ComputeServiceRecord
@@ -18,6 +19,7 @@ __all__ = [
     "Allocation",
     "ComputeNode",
     "ComputeServiceRecord",
+    "ConsoleAuthToken",
     "Flavor",
     "FlavorExtraSpec",
     "FlavorProject",
