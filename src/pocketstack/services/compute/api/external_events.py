@@ -13,7 +13,6 @@ server's ports from it on its next pass rather than waiting for these notices.""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse
 
 from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import BadRequest, nova_fault
+from pocketstack.core.ids import is_uuid
 
 from ..models import Server
 
@@ -93,18 +93,10 @@ def _check_event(event: Any, names: list[str]) -> None:
             raise BadRequest(f"Invalid input for field/attribute events. '{required}' is a required property")
     if event["name"] not in names:
         raise BadRequest(f"Invalid input for field/attribute name. Value: {str(event['name'])[:60]}. It is not one of {names}")
-    if not _is_uuid(event["server_uuid"]):
+    if not is_uuid(event["server_uuid"]):
         raise BadRequest(f"Invalid input for field/attribute server_uuid. Value: {str(event['server_uuid'])[:60]}. It is not a 'uuid'")
     if "status" in event and event["status"] not in STATUSES:
         raise BadRequest(f"Invalid input for field/attribute status. Value: {str(event['status'])[:60]}. It is not one of {list(STATUSES)}")
     tag = event.get("tag")
     if "tag" in event and (not isinstance(tag, str) or len(tag) > 255):
         raise BadRequest("Invalid input for field/attribute tag: a string of at most 255 characters is required.")
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return isinstance(value, str)

@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 from pocketstack.config import ComputeSettings
 from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import BadRequest, nova_fault
+from pocketstack.core.ids import is_uuid
 
 from ..backend import hypervisors as backend
 from ..backend.hosts import is_up
 from ..backend.hypervisors import Hypervisor
-from ..backend.services import is_uuid
 from ..schemas.quotas import FALSE_WORDS, TRUE_WORDS
 from ..views import hypervisors as views
 

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import BadRequest, Conflict, Forbidden, NotFound, nova_fault
+from pocketstack.core.ids import is_uuid
 
 from ..views import security_groups as views
 from .server_actions import action
@@ -248,7 +249,7 @@ def _rule_body(call: Call) -> NovaRule:
         raise BadRequest(f"Invalid input for field/attribute security_group_rule. Value: {spec}. 'parent_group_id' is a required property")
     for field in ("parent_group_id", "group_id"):
         value = spec.get(field)
-        if (value is not None or field == "parent_group_id") and not backend().is_uuid(value):
+        if (value is not None or field == "parent_group_id") and not is_uuid(value):
             raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {value!r} is not a 'uuid'")
     return backend().NovaRule(
         parent_group_id=spec["parent_group_id"],

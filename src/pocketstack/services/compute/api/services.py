@@ -14,6 +14,7 @@ from typing import Any
 from pocketstack.config import ComputeSettings
 from pocketstack.core.api import ApiRouter, Call
 from pocketstack.core.faults import BadRequest, NotFound, nova_fault
+from pocketstack.core.ids import is_uuid
 
 from ..backend import services as backend
 from ..models import ComputeServiceRecord
@@ -47,7 +48,7 @@ def _by_path(call: Call) -> ComputeServiceRecord:
     """The service the path names: a uuid from 2.53, the integer id before."""
     raw = call.params["service_id"]
     if call.version >= "2.53":
-        if not backend.is_uuid(raw):
+        if not is_uuid(raw):
             raise BadRequest(f"Invalid uuid {raw}")
         return backend.get_service(call.db, raw, by_uuid=True)
     if not raw.lstrip("-").isdigit():
@@ -103,7 +104,7 @@ def _service_for_update(call: Call, request: ServiceAction21) -> ComputeServiceR
 @api.route("PUT", ITEM, min_version="2.53")
 def update_service(call: Call) -> dict[str, Any]:
     raw = call.params["service_id"]
-    if not backend.is_uuid(raw):
+    if not is_uuid(raw):
         raise BadRequest(f"Invalid uuid {raw}")
     _allow(call, "update")
     try:

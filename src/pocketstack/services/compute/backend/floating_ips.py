@@ -18,7 +18,6 @@ server does not have) is a 400 with Nova's message."""
 from __future__ import annotations
 
 import ipaddress
-import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from pocketstack.core.context import RequestContext
 from pocketstack.core.db import utcnow
 from pocketstack.core.faults import BadRequest, Conflict, Fault, Forbidden, NotFound
+from pocketstack.core.ids import is_uuid
 from pocketstack.services.network.backend import floating_ips as network_fips
 from pocketstack.services.network.backend import networks as network_networks
 from pocketstack.services.network.backend import ports as network_ports
@@ -40,14 +40,6 @@ from ..models import Server
 from . import servers
 
 NOVA_OWNER_PREFIX = "compute:"  # the ports Nova made or bound for a server
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _same_address(a: str, b: str) -> bool:
@@ -71,7 +63,7 @@ def find_pool(db: Session, ctx: RequestContext, name_or_id: str | None) -> Netwo
         if not candidates:
             raise NotFound("Floating IP pool not found.")
         return candidates[0]
-    by_id = _is_uuid(name_or_id)
+    by_id = is_uuid(name_or_id)
     found = [net for net in candidates if (net.id if by_id else net.name) == name_or_id]
     if not found:
         raise NotFound("Floating IP pool not found.")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import urllib.parse
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from pocketstack.core.context import RequestContext
 from pocketstack.core.faults import BadRequest, Conflict, NotFound
+from pocketstack.core.ids import is_uuid
 from pocketstack.services.network.backend import ports as network_ports
 from pocketstack.services.network.backend import security_groups as network_groups
 from pocketstack.services.network.backend.common import Viewer
@@ -36,16 +36,6 @@ from ..models import Server
 
 # what Nova's rule format knows; anything else is refused before Neutron sees it
 NOVA_PROTOCOLS = ("TCP", "UDP", "ICMP")
-
-
-def is_uuid(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def checked_id(value: str) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pocketstack.config import ComputeSettings
 from pocketstack.core.db import utcnow
 from pocketstack.core.faults import BadRequest, NotFound
+from pocketstack.core.ids import is_uuid
 
 from ..models import ServerGroup, ServerGroupMember
 from .quotas import check_quotas, live_members
@@ -95,7 +96,7 @@ def group_of_server_hints(db: Session, project_id: str | None, hints: Mapping[st
     raw = hints["group"]
     if isinstance(raw, list) and len(raw) == 1:
         raw = raw[0]
-    if not isinstance(raw, str) or not _is_uuid(raw):
+    if not isinstance(raw, str) or not is_uuid(raw):
         raise BadRequest(f"Invalid input for field/attribute group. Value: {raw}. {raw!r} is not a 'uuid'")
     group = db.scalar(select(ServerGroup).where(ServerGroup.uuid == raw))
     if group is None or (project_id is not None and group.project_id != project_id):
@@ -128,11 +129,3 @@ def remove_member(db: Session, server_uuid: str) -> None:
     for member in db.scalars(select(ServerGroupMember).where(ServerGroupMember.server_uuid == server_uuid)):
         db.delete(member)
     db.flush()
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True

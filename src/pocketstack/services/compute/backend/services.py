@@ -9,7 +9,6 @@ availability-zone list hides."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
@@ -117,11 +116,3 @@ def delete_service(db: Session, service: ComputeServiceRecord) -> None:
             db.execute(delete(ComputeNode).where(ComputeNode.id.in_(nodes)))
     db.delete(service)
     db.flush()
-
-
-def is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True

@@ -10,7 +10,6 @@ import base64
 import binascii
 import ipaddress
 import re
-import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -241,14 +240,6 @@ def check_tags(tags: list[str]) -> None:
     for tag in tags:
         if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
             raise ValueError(f"tag {tag!r} must be 1-60 characters without ',' or '/'")
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
 
 
 class ServerUpdate(BaseModel):
