@@ -260,8 +260,9 @@ def leftovers(scope: str) -> list[str]:
     found = []
     links = json.loads(sh("ip", "-j", "-d", "link", "show").stdout)
     found += [link["ifname"] for link in links if f"pocketstack:{scope}:" in (link.get("ifalias") or "")]
-    found += [line.split()[0] for line in sh("iptables-save", "-t", "filter").stdout.splitlines() if f"pocketstack-{scope}" in line][:1]
-    found += [line.split()[0] for line in sh("ip6tables-save", "-t", "filter").stdout.splitlines() if f"pocketstack-{scope}" in line][:1]
+    for tool in ("iptables-save", "ip6tables-save"):
+        for table in ("filter", "raw"):  # raw: the conntrack zones
+            found += [line.split()[0] for line in sh(tool, "-t", table).stdout.splitlines() if f"pocketstack-{scope}" in line][:1]
     if shutil.which("ipset"):
         found += [name for name in sh("ipset", "list", "-n").stdout.split() if name.startswith(f"pocketstack-{scope}")]
     return found
@@ -530,14 +531,15 @@ def wipe_dataplane(scope: str, state_dir: Path, network_id: str, router: dict[st
         if f"pocketstack:{scope}:" in (link.get("ifalias") or ""):
             sh("ip", "link", "del", link["ifname"], check=False)
     for tool in ("iptables", "ip6tables"):
-        saved = sh(f"{tool}-save", "-t", "filter").stdout
-        rules = [line for line in saved.splitlines() if line.startswith("-A FORWARD") and f"pocketstack-{scope}" in line]
-        chains = [line[1:].split()[0] for line in saved.splitlines() if line.startswith(f":pocketstack-{scope}")]
-        text = (
-            "*filter\n"
-            + "".join(f":{c} - [0:0]\n" for c in chains)
-            + "".join(f"-D{r[2:]}\n" for r in rules)
-            + "".join(f"-X {c}\n" for c in chains)
-            + "COMMIT\n"
-        )
-        sh(f"{tool}-restore", "--noflush", stdin=text)
+        for table, builtin in (("filter", "FORWARD"), ("raw", "PREROUTING")):  # raw: the conntrack zones
+            saved = sh(f"{tool}-save", "-t", table).stdout
+            rules = [line for line in saved.splitlines() if line.startswith(f"-A {builtin}") and f"pocketstack-{scope}" in line]
+            chains = [line[1:].split()[0] for line in saved.splitlines() if line.startswith(f":pocketstack-{scope}")]
+            text = (
+                f"*{table}\n"
+                + "".join(f":{c} - [0:0]\n" for c in chains)
+                + "".join(f"-D{r[2:]}\n" for r in rules)
+                + "".join(f"-X {c}\n" for c in chains)
+                + "COMMIT\n"
+            )
+            sh(f"{tool}-restore", "--noflush", stdin=text)

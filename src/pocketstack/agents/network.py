@@ -276,13 +276,22 @@ class StateReader:
                     ),
                     rules=tuple(firewall_rule(rule) for group in mine for rule in group.rules),
                     stateful=all(group.stateful for group in mine),
+                    bridge=self.network(port.network_id).bridge,
                 )
             )
         remote_ids = {rule.remote_group_id for f in filters for rule in f.rules if rule.remote_group_id}
         open_devices = [tap_name(p.id) for p in guests if not p.port_security_enabled]
         open_devices += [spec.device for spec in self.desired.dhcp.values()]
         open_devices += [leg.device for r in self.desired.routers.values() for leg in (*r.interfaces, *([r.gateway] if r.gateway else []))]
-        return FirewallSpec(filters=tuple(filters), open_devices=tuple(open_devices), group_members=self._members(remote_ids))
+        # every network with a port here (guest, DHCP or router leg) is in desired.networks;
+        # a bridge of bridge_mappings is not ours to zone (see drivers/network/firewall.py)
+        zone_bridges = tuple(sorted({n.bridge for n in self.desired.networks.values() if n.managed}))
+        return FirewallSpec(
+            filters=tuple(filters),
+            open_devices=tuple(open_devices),
+            group_members=self._members(remote_ids),
+            zone_bridges=zone_bridges,
+        )
 
     def _members(self, group_ids: set[str]) -> dict[str, tuple[str, ...]]:
         """Every address of every port in each group, on any host (allowed address pairs

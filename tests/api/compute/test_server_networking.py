@@ -1,6 +1,6 @@
 """Servers with the networking service (fake hypervisor, no dataplane): ports made in the
 boot's transaction and bound to the host, `addresses` and /ips, "auto" picking the one
-network, a port brought by the caller kept (unbound) when the server goes, ports made
+network (or, with none, the project's auto-allocated one), a port brought by the caller kept (unbound) when the server goes, ports made
 for the server deleted with it, and Nova's refusals."""
 
 from __future__ import annotations
@@ -94,3 +94,50 @@ def test_network_proxies_show_the_networks_the_project_sees(net_cloud: LiveCloud
     assert nova.get("/os-tenant-networks", headers=mv("2.36")).status_code == 404
     assert mine["id"] in [n["id"] for n in nova.get("/os-networks").json()["networks"]]
     assert nova.get(f"/os-networks/{mine['id']}").json()["network"]["label"] == "proxied"
+
+
+def test_auto_boots_a_project_without_networks_on_its_auto_allocated_network(net_cloud: LiveCloud, net_image: str) -> None:
+    """Nova's "get me a network" (2.37's "auto"): the project has no network, the cloud has
+    a default external network and a default subnet pool, so the server gets a port on the
+    project's auto-allocated network, made in the boot; the next boot uses it too."""
+    admin = admin_identity(net_cloud).service("/networking/v2.0")
+    _, _, fresh = project_member(net_cloud, admin_identity(net_cloud))
+    nova, neutron = fresh.service("/compute/v2.1"), fresh.service("/networking")
+    # before the cloud has its defaults: no NIC, as before
+    bare = boot(nova, net_image, "auto")
+    assert bare.status_code == 202, bare.text
+    assert wait_for(nova, bare.json()["server"]["id"], "ACTIVE")["addresses"] == {}
+    public = admin.post("/networks", json={"network": {"name": "public", "router:external": True, "is_default": True}}).json()["network"]
+    admin.post("/subnets", json={"subnet": {"network_id": public["id"], "cidr": "172.24.4.0/24", "ip_version": 4}})
+    pool_body = {"name": "default", "prefixes": ["10.128.0.0/16"], "default_prefixlen": 26, "shared": True, "is_default": True}
+    pool = admin.post("/subnetpools", json={"subnetpool": pool_body}).json()["subnetpool"]
+    try:
+        # an absent `networks` (before 2.37) still means no NIC: Nova auto-allocates for "auto" only
+        body = {"name": "old", "imageRef": net_image, "flavorRef": "1"}
+        old = nova.post("/servers", json={"server": body}, headers=mv("2.36"))
+        assert old.status_code == 202, old.text
+        assert wait_for(nova, old.json()["server"]["id"], "ACTIVE")["addresses"] == {}
+
+        reply = nova.post(
+            "/servers",
+            json={"server": {"name": "many", "imageRef": net_image, "flavorRef": "1", "networks": "auto", "min_count": 3}},
+            headers=mv("latest"),
+        )
+        assert reply.status_code == 202, reply.text
+        servers = nova.get("/servers?name=many", headers=LATEST).json()["servers"]
+        assert len(servers) == 3
+        for server in servers:
+            addresses = wait_for(nova, server["id"], "ACTIVE")["addresses"]
+            assert list(addresses) == ["auto_allocated_network"]
+            assert addresses["auto_allocated_network"][0]["addr"].startswith("10.128.")
+        (network,) = neutron.get("/v2.0/networks?name=auto_allocated_network").json()["networks"]
+        topology = neutron.get(f"/v2.0/auto-allocated-topology/{network['project_id']}").json()["auto_allocated_topology"]
+        assert topology["id"] == network["id"]
+        ports = neutron.get(f"/v2.0/ports?network_id={network['id']}&device_owner=compute:nova").json()["ports"]
+        assert sorted(port["device_id"] for port in ports) == sorted(server["id"] for server in servers)
+        (router,) = neutron.get("/v2.0/routers").json()["routers"]
+        assert router["name"] == "auto_allocated_router" and router["external_gateway_info"]["network_id"] == public["id"]
+    finally:
+        # the module's other tests expect a cloud without defaults
+        admin.put(f"/networks/{public['id']}", json={"network": {"is_default": False}})
+        admin.put(f"/subnetpools/{pool['id']}", json={"subnetpool": {"is_default": False}})

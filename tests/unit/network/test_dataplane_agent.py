@@ -157,6 +157,7 @@ def test_security_groups_become_port_filters(db: Database, agent: NetworkAgent) 
     firewall = driver(agent).firewall
     (port_filter,) = firewall.filters
     assert port_filter.port_id == server.id and port_filter.mac == server.mac_address
+    assert port_filter.bridge == bridge_name(network_id)  # whose conntrack zone its flows are in
     assert port_filter.ips == (server.ip,)
     protocols = {(r.direction, r.protocol, r.port_min, r.remote_group_id) for r in port_filter.rules}
     assert ("ingress", "6", 80, None) in protocols
@@ -231,6 +232,8 @@ def test_routers_snat_and_floating_ips(db: Database, agent: NetworkAgent) -> Non
         assert s.get(FloatingIp, fip_id).status == "ACTIVE"  # type: ignore[union-attr]
         assert all(p.status == "ACTIVE" for p in s.scalars(select(Port).where(Port.device_id == router_id)))
     assert public_id not in plane.dhcp  # no DHCP on the external subnet
+    # conntrack zones for our own bridges only: br-ex may carry the host's own traffic
+    assert plane.firewall.zone_bridges == (bridge_name(network_id),)
 
 
 def test_commits_that_change_networking_rows_wake_the_agent(db: Database) -> None:

@@ -4,6 +4,7 @@ from what is there to what is wanted (and nothing when they agree)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -228,6 +229,142 @@ def test_iptables_accepts_the_rules() -> None:
     try:
         for family, tool in ((4, "iptables-restore"), (6, "ip6tables-restore")):
             text = fw.restore_input(fw.render_chains(spec, family, SCOPE, False), fw.SavedTable(frozenset(), False, None), SCOPE)
+            result = subprocess.run(
+                ["ip", "netns", "exec", namespace, tool, "--test", "--noflush"], input=text, capture_output=True, text=True
+            )
+            assert result.returncode == 0, result.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+# -- conntrack zones (the raw table) -------------------------------------------------------------
+BRIDGE_A, BRIDGE_B = "brq0a0a0a0a-0a", "brq0b0b0b0b-0b"
+
+
+def raw_saved(chains: dict[str, list[str]], jump: bool = True, extra: tuple[str, ...] = ()) -> str:
+    """What iptables-save -t raw would print after restoring `chains` (plus others' rules)."""
+    lines = ["*raw", ":PREROUTING ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+    lines += [f":{name} - [0:0]" for name in chains]
+    if jump:
+        lines.append(fw.jump_rule(SCOPE, fw.zone_hook(SCOPE)))
+    lines += list(extra)
+    lines += [f"-A {name} {rule}" for name, rules in chains.items() for rule in rules]
+    return "\n".join(lines + ["COMMIT"])
+
+
+def test_each_bridge_gets_its_zone_in_one_chain_of_ours() -> None:
+    chains = fw.render_zone_chains({BRIDGE_B: 7, BRIDGE_A: 9}, SCOPE)
+    (name,) = chains
+    assert name == f"pocketstack-{SCOPE}-zones" and len(name) <= 28
+    rules = chains[name]
+    assert rules[0].startswith('-m comment --comment "pocketstack-state ')
+    assert rules[1:] == [f"-i {BRIDGE_A} -j CT --zone 9", f"-i {BRIDGE_B} -j CT --zone 7"]
+    assert fw.render_zone_chains({}, SCOPE) == {}
+    assert fw.render_zone_chains({BRIDGE_A: 9, BRIDGE_B: 8}, SCOPE)[name][0] != rules[0]  # another zone, another hash
+
+
+def test_zone_rules_hang_from_raw_prerouting_and_go_with_the_last_bridge() -> None:
+    hook = fw.zone_hook(SCOPE)
+    chains = fw.render_zone_chains({BRIDGE_A: 9}, SCOPE)
+    text = fw.restore_input(chains, fw.parse_save(raw_saved({}, jump=False), SCOPE, hook), SCOPE, hook)
+    assert text is not None
+    lines = text.splitlines()
+    assert lines[0] == "*raw" and lines[-1] == "COMMIT"
+    assert f'-I PREROUTING 1 -m comment --comment "pocketstack {SCOPE}" -j pocketstack-{SCOPE}-zones' in lines
+    assert f"-A pocketstack-{SCOPE}-zones -i {BRIDGE_A} -j CT --zone 9" in lines
+    # the same rules again: nothing to write
+    saved = fw.parse_save(raw_saved(chains), SCOPE, hook)
+    assert saved.jump and saved.chains == frozenset(chains)
+    assert fw.restore_input(chains, saved, SCOPE, hook) is None
+    # the last bridge goes: the jump and the chain go
+    text = fw.restore_input({}, saved, SCOPE, hook)
+    assert text is not None
+    assert f'-D PREROUTING -m comment --comment "pocketstack {SCOPE}" -j pocketstack-{SCOPE}-zones' in text
+    assert f"-X pocketstack-{SCOPE}-zones" in text
+    assert "FORWARD" not in text and "*filter" not in text
+
+
+def test_the_filter_table_does_not_mistake_the_zone_chain_for_its_own() -> None:
+    zones = fw.render_zone_chains({BRIDGE_A: 9}, SCOPE)
+    saved = fw.parse_save(raw_saved(zones), SCOPE)  # the filter hook's view of a raw dump
+    assert not saved.jump and saved.digest is None
+
+
+def test_saved_zones_are_read_back_and_others_zones_kept_apart() -> None:
+    ours = fw.render_zone_chains({BRIDGE_A: 9, BRIDGE_B: 12}, SCOPE)
+    theirs = fw.render_zone_chains({"brq0c0c0c0c-0c": 13}, "ffffff")
+    extra = ("-A PREROUTING -i eth9 -j CT --zone 40", "-A PREROUTING -i eth8 -j CT --zone-orig 41", "-A PREROUTING -j CT --notrack")
+    text = raw_saved({**ours, **theirs}, extra=extra)
+    kept, taken = fw.saved_zones(text, SCOPE)
+    assert kept == {BRIDGE_A: 9, BRIDGE_B: 12}
+    assert taken == {13, 40, 41}
+
+
+def test_zones_are_kept_preferred_or_the_next_free_one() -> None:
+    a, b = fw.preferred_zone(BRIDGE_A), fw.preferred_zone(BRIDGE_B)
+    assert fw.FIRST_ZONE <= a <= fw.LAST_ZONE and a != 0
+    assert fw.preferred_zone(BRIDGE_A) == a  # the same on every host and after every reboot
+    assert fw.assign_zones([BRIDGE_A, BRIDGE_B], {}, set()) == {BRIDGE_A: a, BRIDGE_B: b}
+    # a bridge with a rule keeps its zone, whatever its hash says
+    assert fw.assign_zones([BRIDGE_A], {BRIDGE_A: 77, "brqgone": 5}, set()) == {BRIDGE_A: 77}
+    # a zone someone else sets is passed over
+    assert fw.assign_zones([BRIDGE_A], {}, {a}) == {BRIDGE_A: a % fw.LAST_ZONE + 1}
+    # the top of the range wraps to 1, never to 0
+    assert fw._free_zone(fw.LAST_ZONE, {fw.LAST_ZONE}) == 1
+
+
+def test_colliding_bridges_are_resolved_the_same_way_whatever_the_order() -> None:
+    bridges = [f"brq{i:011d}" for i in range(3000)]
+    zones = fw.assign_zones(bridges, {}, set())
+    assert len(set(zones.values())) == len(bridges)  # 3000 bridges: some hashes collide
+    assert any(zone != fw.preferred_zone(bridge) for bridge, zone in zones.items())
+    assert fw.assign_zones(list(reversed(bridges)), {}, set()) == zones
+    # a new bridge never moves the zones of those that had one
+    more = fw.assign_zones([*bridges, "brqnew"], zones, set())
+    assert {bridge: more[bridge] for bridge in bridges} == zones
+    # the zone of a bridge that goes is not handed on in the same pass (its flows still linger)
+    leaving = fw.preferred_zone(BRIDGE_B)
+    assert fw.assign_zones([BRIDGE_B], {BRIDGE_A: leaving}, set())[BRIDGE_B] != leaving
+    # two of ours read back with one zone (never written so): the second gets another
+    twice = fw.assign_zones([BRIDGE_A, BRIDGE_B], {BRIDGE_A: 5, BRIDGE_B: 5}, set())
+    assert twice[BRIDGE_A] == 5 and twice[BRIDGE_B] != 5
+
+
+def test_no_free_zone_is_an_error() -> None:
+    with pytest.raises(ValueError, match="every conntrack zone"):
+        fw._free_zone(1, set(range(1, 65536)))
+
+
+def test_forgetting_flows_looks_in_one_zone_only() -> None:
+    from types import SimpleNamespace
+
+    from pocketstack.drivers.network.linux import _entry_matches
+
+    def entry(src: str, dst: str, zone: int | None) -> SimpleNamespace:
+        return SimpleNamespace(tuple_orig=SimpleNamespace(saddr=src, daddr=dst), zone=zone)
+
+    mine = {ipaddress.ip_address("10.0.0.5")}
+    assert _entry_matches(entry("10.0.0.5", "10.0.0.6", 9), mine, 9)
+    assert _entry_matches(entry("10.0.0.6", "10.0.0.5", 9), mine, 9)
+    assert not _entry_matches(entry("10.0.0.5", "10.0.0.6", 12), mine, 9)  # the same address in another network
+    assert not _entry_matches(entry("10.0.0.7", "10.0.0.6", 9), mine, 9)
+    assert _entry_matches(entry("10.0.0.5", "10.0.0.6", None), mine, 0)  # zone 0 is left out of dumps
+    assert _entry_matches(entry("10.0.0.7", "10.0.0.6", 9), None, 9)  # a whole zone
+    assert _entry_matches(entry("10.0.0.5", "10.0.0.6", 12), mine, None)  # any zone (a router's namespace)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("iptables-restore") is None, reason="needs root and iptables")
+def test_iptables_accepts_the_zone_rules() -> None:
+    """iptables-restore --test parses the raw table's rules, IPv4 and IPv6 (in a throw-away
+    namespace: nothing applied)."""
+    hook = fw.zone_hook(SCOPE)
+    text = fw.restore_input(
+        fw.render_zone_chains({BRIDGE_A: 9, BRIDGE_B: 65535}, SCOPE), fw.SavedTable(frozenset(), False, None), SCOPE, hook
+    )
+    namespace = f"psxunit-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    try:
+        for tool in ("iptables-restore", "ip6tables-restore"):
             result = subprocess.run(
                 ["ip", "netns", "exec", namespace, tool, "--test", "--noflush"], input=text, capture_output=True, text=True
             )

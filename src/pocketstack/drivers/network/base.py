@@ -203,6 +203,7 @@ class PortFilter:
     allowed_pairs: tuple[tuple[str, str], ...] = ()  # (address or cidr, mac)
     rules: tuple[FirewallRule, ...] = ()
     stateful: bool = True
+    bridge: str = ""  # its network's bridge, whose conntrack zone holds the port's flows
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,9 @@ class FirewallSpec:
     filters: tuple[PortFilter, ...] = ()
     open_devices: tuple[str, ...] = ()  # our ports without port security: accepted as they are
     group_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # group id -> member addresses
+    # the bridges we own (tenant networks) with a port of ours on them: each gets a
+    # conntrack zone of its own, so equal addresses in two networks never share a flow
+    zone_bridges: tuple[str, ...] = ()
 
 
 class DataplaneError(Exception):

@@ -18,14 +18,38 @@ rule of the top chain carries a hash of the rest, so a pass that would write the
 rules writes nothing.
 
 Remote-group rules match an ipset of the group's member addresses (one per group and
-family) when ipset is available, or are expanded into one rule per address."""
+family) when ipset is available, or are expanded into one rule per address.
+
+Conntrack zones. Every bridge lives in the host's namespace, so without more every
+network's bridged flows would share one conntrack table: two projects' networks on the
+same CIDR would share entries for identical 5-tuples, and a flow allowed in one network
+would make the same packet in the other ESTABLISHED (past its ingress rules) or INVALID.
+So, as Neutron does, each of our tenant bridges gets a zone of its own, set in the raw
+table before conntrack looks the packet up:
+
+    raw PREROUTING -> pocketstack-<scope>-zones    -i <bridge> -j CT --zone <N>, per bridge
+
+br_netfilter hands a bridged frame to PREROUTING with the bridge as its input device
+whichever port it came in on (a tap, a DHCP or router leg), so one rule per bridge puts
+both directions of every flow on it into its zone; no per-tap rule is needed. Only
+bridges we own are zoned: they carry no address, so nothing there is the host's own
+traffic (and nothing the host sends enters them: raw OUTPUT needs no rule). A bridge of bridge_mappings may carry the host's address, and the host may route
+or NAT for it: the host's own replies leave without a zone, so zoning what comes in would
+split those flows (provider networks stay in zone 0, as the host is).
+
+Zone numbers (1..65535; 0 stays the host's) are kept by the rules themselves: a bridge
+that has a rule keeps its zone, so an agent restart changes nothing. A new bridge gets a
+zone from a hash of its name (a function of the network id), moving on to the next free
+one when another bridge, of this scope or any other rule in the table, has it; after a
+reboot, rules and conntrack entries are both gone, and the hash gives mostly the same
+numbers again. No file holds them: the table is the truth about which zone a flow is in."""
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .base import METADATA_ADDRESS, FirewallRule, FirewallSpec, PortFilter
@@ -34,6 +58,7 @@ CHAIN_PREFIX = "pocketstack-"
 MAX_CHAIN_NAME = 28  # iptables' limit
 MAX_SET_NAME = 31  # ipset's limit
 STATE_COMMENT = "pocketstack-state"
+FIRST_ZONE, LAST_ZONE = 1, 65535  # conntrack zones are 16 bits; 0 is the host's default
 
 # IANA numbers of the protocols that need their own match module or name
 PORT_PROTOCOLS = {6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udplite"}
@@ -52,6 +77,28 @@ def group_chain(scope: str) -> str:
     return f"{CHAIN_PREFIX}{scope}-sg"
 
 
+def zone_chain(scope: str) -> str:
+    return f"{CHAIN_PREFIX}{scope}-zones"
+
+
+@dataclass(frozen=True)
+class Hook:
+    """Where one set of our chains hangs: a table, the built-in chain we add our one jump
+    rule to, and the chain it jumps to (which carries the state hash)."""
+
+    table: str
+    builtin: str
+    top: str
+
+
+def filter_hook(scope: str) -> Hook:
+    return Hook("filter", "FORWARD", top_chain(scope))
+
+
+def zone_hook(scope: str) -> Hook:
+    return Hook("raw", "PREROUTING", zone_chain(scope))
+
+
 def port_chain(scope: str, kind: str, port_id: str) -> str:
     """kind: "i" (ingress), "o" (egress) or "s" (anti-spoofing)."""
     name = f"{CHAIN_PREFIX}{scope}{kind}{port_id.replace('-', '')}"
@@ -62,9 +109,10 @@ def set_name(scope: str, family: int, group_id: str) -> str:
     return f"{CHAIN_PREFIX}{scope}{family}{group_id.replace('-', '')}"[:MAX_SET_NAME]
 
 
-def jump_rule(scope: str) -> str:
+def jump_rule(scope: str, hook: Hook | None = None) -> str:
     """The one rule we add to a chain we do not own."""
-    return f'-A FORWARD -m comment --comment "pocketstack {scope}" -j {top_chain(scope)}'
+    hook = hook or filter_hook(scope)
+    return f'-A {hook.builtin} -m comment --comment "pocketstack {scope}" -j {hook.top}'
 
 
 def protocol_number(protocol: str | None, family: int) -> int | None:
@@ -231,6 +279,78 @@ def state_hash(chains: Mapping[str, list[str]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# -- conntrack zones -------------------------------------------------------------------------
+def render_zone_chains(zones: Mapping[str, int], scope: str) -> dict[str, list[str]]:
+    """Our raw-table chain (bridge -> zone given), as render_chains gives the filter table's;
+    empty when no bridge wants a zone."""
+    if not zones:
+        return {}
+    chain = zone_chain(scope)
+    rules = [f"-i {bridge} -j CT --zone {zone}" for bridge, zone in sorted(zones.items())]
+    digest = state_hash({chain: rules})
+    return {chain: [f'-m comment --comment "{STATE_COMMENT} {digest}"', *rules]}
+
+
+_ZONE_RULE = re.compile(r"^-A (\S+) (?:.* )?-j CT (?:.* )?--zone(?:-orig|-reply)? (\d+)\b")
+_INPUT_DEVICE = re.compile(r" -i (\S+)")
+
+
+def saved_zones(text: str, scope: str) -> tuple[dict[str, int], set[int]]:
+    """From `iptables-save -t raw`: the zone each bridge has in our chain, and the zones
+    any other rule (another cloud's, the operator's) sets, which are not ours to take."""
+    ours: dict[str, int] = {}
+    others: set[int] = set()
+    chain = zone_chain(scope)
+    for line in text.splitlines():
+        match = _ZONE_RULE.match(line)
+        if match is None:
+            continue
+        zone = int(match.group(2))
+        device = _INPUT_DEVICE.search(line)
+        if match.group(1) == chain and device is not None:
+            ours.setdefault(device.group(1), zone)
+        else:
+            others.add(zone)
+    return ours, others
+
+
+def preferred_zone(bridge: str) -> int:
+    """Where a bridge's zone is looked for first: the same number on every host and after
+    every reboot, unless another bridge has it."""
+    digest = int.from_bytes(hashlib.sha256(bridge.encode()).digest()[:4], "big")
+    return FIRST_ZONE + digest % (LAST_ZONE - FIRST_ZONE + 1)
+
+
+def assign_zones(bridges: Iterable[str], kept: Mapping[str, int], taken: Iterable[int]) -> dict[str, int]:
+    """bridge -> zone for every bridge: one that has a zone already (`kept`, read back from
+    the rules) keeps it, since its flows live there; the others, in name order so the
+    outcome depends on nothing else, get the first free zone from their preferred one on.
+    `taken`: zones other rules set. Two of ours never share a zone, and the zone of a
+    bridge that goes is not given away in the same pass (its flows are forgotten after
+    the rules are written: a newcomer would meet them for a moment)."""
+    wanted = sorted(set(bridges))
+    used = set(taken) | set(kept.values())
+    zones: dict[str, int] = {}
+    for bridge in wanted:
+        zone = kept.get(bridge)
+        if zone is not None and FIRST_ZONE <= zone <= LAST_ZONE and zone not in zones.values():
+            zones[bridge] = zone
+    for bridge in wanted:
+        if bridge not in zones:
+            zones[bridge] = _free_zone(preferred_zone(bridge), used)
+            used.add(zones[bridge])
+    return zones
+
+
+def _free_zone(start: int, used: set[int]) -> int:
+    span = LAST_ZONE - FIRST_ZONE + 1
+    for step in range(span):
+        zone = FIRST_ZONE + (start - FIRST_ZONE + step) % span
+        if zone not in used:
+            return zone
+    raise ValueError("every conntrack zone is in use")
+
+
 def desired_sets(spec: FirewallSpec, scope: str) -> dict[str, tuple[int, tuple[str, ...]]]:
     """set name -> (family, member addresses) for every remote group a rule names."""
     wanted = {(rule.remote_group_id, int(rule.ethertype[-1])) for port in spec.filters for rule in port.rules if rule.remote_group_id}
@@ -245,19 +365,20 @@ def desired_sets(spec: FirewallSpec, scope: str) -> dict[str, tuple[int, tuple[s
 # -- what is there, and how to get from there to here ------------------------------------
 @dataclass(frozen=True)
 class SavedTable:
-    """Our part of `iptables-save -t filter`: our chains, whether FORWARD jumps to us, and
-    the state hash our top chain carries."""
+    """Our part of `iptables-save -t <table>`: our chains, whether the built-in chain
+    (FORWARD, or PREROUTING in raw) jumps to us, and the state hash our top chain carries."""
 
     chains: frozenset[str]
     jump: bool
     digest: str | None
 
 
-def parse_save(text: str, scope: str) -> SavedTable:
+def parse_save(text: str, scope: str, hook: Hook | None = None) -> SavedTable:
+    hook = hook or filter_hook(scope)
     prefix = top_chain(scope)
     chains, jump, digest = set(), False, None
-    wanted_jump = jump_rule(scope)
-    state = re.compile(rf'^-A {re.escape(prefix)} -m comment --comment "?{STATE_COMMENT} ([0-9a-f]+)"?')
+    wanted_jump = jump_rule(scope, hook)
+    state = re.compile(rf'^-A {re.escape(hook.top)} -m comment --comment "?{STATE_COMMENT} ([0-9a-f]+)"?')
     for line in text.splitlines():
         if line.startswith(":"):
             name = line[1:].split(" ", 1)[0]
@@ -272,21 +393,23 @@ def parse_save(text: str, scope: str) -> SavedTable:
     return SavedTable(frozenset(chains), jump, digest)
 
 
-def restore_input(chains: Mapping[str, list[str]], saved: SavedTable, scope: str) -> str | None:
+def restore_input(chains: Mapping[str, list[str]], saved: SavedTable, scope: str, hook: Hook | None = None) -> str | None:
     """The iptables-restore --noflush input that takes the table from `saved` to `chains`,
     or None when it is already there. Every chain of ours is declared (which empties it)
     before anything else, so stale references vanish; chains no one wants are deleted."""
-    wanted_digest = _digest_of(chains, scope)
+    hook = hook or filter_hook(scope)
+    wanted_digest = _digest_of(chains, hook)
     if chains and saved.jump and saved.digest == wanted_digest and set(chains) == set(saved.chains):
         return None
     if not chains and not saved.chains and not saved.jump:
         return None
-    lines = ["*filter"]
+    lines = [f"*{hook.table}"]
     lines += [f":{name} - [0:0]" for name in sorted(set(chains) | set(saved.chains))]
+    jump = jump_rule(scope, hook)[2:]  # " <builtin> <matches> -j <top>"
     if saved.jump and not chains:
-        lines.append("-D" + jump_rule(scope)[2:])
+        lines.append("-D" + jump)
     elif chains and not saved.jump:
-        lines.append("-I" + jump_rule(scope)[2:].replace("FORWARD", "FORWARD 1", 1))
+        lines.append("-I" + jump.replace(hook.builtin, f"{hook.builtin} 1", 1))
     for name, rules in chains.items():
         lines += [f"-A {name} {rule}" for rule in rules]
     lines += [f"-X {name}" for name in sorted(set(saved.chains) - set(chains))]
@@ -294,8 +417,8 @@ def restore_input(chains: Mapping[str, list[str]], saved: SavedTable, scope: str
     return "\n".join(lines) + "\n"
 
 
-def _digest_of(chains: Mapping[str, list[str]], scope: str) -> str | None:
-    rules = chains.get(top_chain(scope))
+def _digest_of(chains: Mapping[str, list[str]], hook: Hook) -> str | None:
+    rules = chains.get(hook.top)
     if not rules:
         return None
     match = re.search(rf"{STATE_COMMENT} ([0-9a-f]+)", rules[0])

@@ -1,6 +1,7 @@
 """The Linux dataplane: bridges, taps, veth pairs, namespaces and addresses through
 netlink (pyroute2); dnsmasq for DHCP; iptables for security groups (host FORWARD chain,
-physdev + conntrack) and router NAT (inside each router's namespace).
+physdev + conntrack, a conntrack zone per tenant bridge in raw PREROUTING) and router NAT
+(inside each router's namespace).
 
 What is ours: every device we create carries an alias "pocketstack:<scope>:<kind>:<id>"
 (kind network, port, dhcp or router), every chain and ipset a "pocketstack-<scope>"
@@ -45,7 +46,19 @@ from .base import (
     router_namespace,
 )
 from .dnsmasq import Dnsmasq
-from .firewall import CHAIN_PREFIX, desired_sets, ipset_restore_input, parse_ipset_save, parse_save, render_chains, restore_input
+from .firewall import (
+    CHAIN_PREFIX,
+    assign_zones,
+    desired_sets,
+    ipset_restore_input,
+    parse_ipset_save,
+    parse_save,
+    render_chains,
+    render_zone_chains,
+    restore_input,
+    saved_zones,
+    zone_hook,
+)
 from .metadata_proxy import MetadataProxy
 from .nat import render_nat, saved_hash
 
@@ -109,6 +122,7 @@ class LinuxDataplane:
         self.metadata: MetadataProxy | None = None
         self._ipr: Any = None
         self._fingerprints: dict[str, object] | None = None  # port filters as last written
+        self._filters: dict[str, PortFilter] = {}  # the same filters, for the flows of ports that go
 
     def enable_metadata(self, upstream: str, secret: str) -> None:
         """Serve 169.254.169.254 in DHCP and router namespaces, forwarding to `upstream`
@@ -327,6 +341,17 @@ class LinuxDataplane:
             text = ipset_restore_input(sets, existing_sets)
             if text:
                 run(["ipset", "restore"], stdin=text)
+        # zones before the filter: a flow seen before its bridge had a zone would be
+        # tracked in zone 0, and its next packets (in the zone) would be strangers to it.
+        # Zones that cannot be written still leave the filter to be written (a new port
+        # unfiltered would be worse); the failure is raised once that is done.
+        zones: dict[str, int] = {}
+        gone: dict[str, int] = {}
+        failure: Exception | None = None
+        try:
+            zones, gone = self._sync_zones(firewall)
+        except Exception as exc:
+            failure = exc
         for family, tool in ((4, "iptables"), (6, "ip6tables")):
             chains = render_chains(firewall, family, self.scope, self.use_ipset)
             saved = parse_save(run([f"{tool}-save", "-t", "filter"]), self.scope)
@@ -335,24 +360,53 @@ class LinuxDataplane:
                 run([f"{tool}-restore", "--noflush"], stdin=text)
         for name in sorted(set(existing_sets) - set(sets)):
             run(["ipset", "destroy", name])
-        self._forget_disallowed(firewall)
+        if failure is not None:
+            raise DataplaneError(f"conntrack zones: {failure}") from failure
+        self._forget_flows(firewall, zones, gone)
 
-    def _forget_disallowed(self, firewall: FirewallSpec) -> None:
+    def _sync_zones(self, firewall: FirewallSpec) -> tuple[dict[str, int], dict[str, int]]:
+        """The raw table's zone rules, IPv4 and IPv6 alike (see firewall.py); the zone of
+        every bridge now, and of every bridge that lost its zone."""
+        hook = zone_hook(self.scope)
+        saved = {tool: run([f"{tool}-save", "-t", "raw"]) for tool in ("iptables", "ip6tables")}
+        kept6, taken6 = saved_zones(saved["ip6tables"], self.scope)
+        kept4, taken4 = saved_zones(saved["iptables"], self.scope)
+        kept = {**kept6, **kept4}  # IPv4's word first, should the two ever disagree
+        zones = assign_zones(firewall.zone_bridges, kept, taken4 | taken6)
+        chains = render_zone_chains(zones, self.scope)
+        for tool, text in saved.items():
+            wanted = restore_input(chains, parse_save(text, self.scope, hook), self.scope, hook)
+            if wanted:
+                run([f"{tool}-restore", "--noflush"], stdin=wanted)
+        gone = {bridge: zone for bridge, zone in kept.items() if zones.get(bridge) != zone}
+        return zones, gone
+
+    def _forget_flows(self, firewall: FirewallSpec, zones: dict[str, int], gone: dict[str, int]) -> None:
         """Connections conntrack already let through keep flowing after a rule that
-        allowed them goes, so the connections of every port whose filter changed are
-        forgotten (as Neutron does): the next packet of each is judged by the rules again,
-        and one still allowed simply carries on (conntrack picks TCP up mid-stream)."""
+        allowed them goes, so the connections of every port whose filter changed or that
+        went are forgotten (as Neutron does): the next packet of each is judged by the
+        rules again, and one still allowed simply carries on (conntrack picks TCP up
+        mid-stream). Only the port's own zone is searched: an equal address in another
+        network is another guest. A zone whose bridge went is emptied whole, so whoever
+        gets the number next starts with no flows in it."""
         prints = {f.port_id: port_fingerprint(f, firewall) for f in firewall.filters}
         previous, self._fingerprints = self._fingerprints, prints
-        if previous is None:  # a new agent: nothing was let through by rules it changed
-            return
-        changed = [f for f in firewall.filters if f.port_id in previous and previous[f.port_id] != prints[f.port_id]]
-        addresses = {ipaddress.ip_address(ip) for f in changed for ip in f.ips}
-        if addresses:
+        before, self._filters = self._filters, {f.port_id: f for f in firewall.filters}
+        doomed: dict[int, set[Any]] = {}
+        if previous is not None:  # else a new agent: nothing was let through by rules it changed
+            changed = [f for f in firewall.filters if f.port_id in previous and previous[f.port_id] != prints[f.port_id]]
+            went = [f for port_id, f in before.items() if port_id not in prints]
+            for port in (*changed, *went):
+                zone = zones.get(port.bridge, gone.get(port.bridge, 0))
+                doomed.setdefault(zone, set()).update(ipaddress.ip_address(ip) for ip in port.ips)
+        emptied = set(gone.values())
+        work = [(None, zone) for zone in sorted(emptied)]
+        work += [(addresses, zone) for zone, addresses in sorted(doomed.items()) if zone not in emptied]
+        for addresses, zone in work:
             try:
-                forget_connections(addresses)
+                forget_connections(addresses, zone)
             except Exception as exc:  # the rules are in place; only old flows linger
-                log.warning("forgetting connections of changed ports: %s", exc)
+                log.warning("forgetting connections in conntrack zone %s: %s", zone, exc)
 
     def _require_bridge_netfilter(self) -> None:
         if not BRIDGE_NF.exists():
@@ -476,22 +530,34 @@ def port_fingerprint(port: PortFilter, firewall: FirewallSpec) -> object:
     return (port, tuple((group, firewall.group_members.get(group, ())) for group in groups))
 
 
-def forget_connections(addresses: set[Any]) -> None:
-    """Delete the current namespace's conntrack entries from or to these addresses
-    (the root namespace for ports; a router namespace when run inside it)."""
+def forget_connections(addresses: set[Any] | None, zone: int | None = None) -> int:
+    """Delete the current namespace's conntrack entries (IPv4 and IPv6) from or to these
+    addresses, or all of them for None, in conntrack zone `zone` only when one is given
+    (0: the default zone); the number deleted. The root namespace for ports; a router
+    namespace when run inside it."""
     from pyroute2 import Conntrack
 
-    with Conntrack() as conntrack:
-        doomed = []
-        for entry in conntrack.dump_entries():
-            ends = {getattr(entry.tuple_orig, "saddr", None), getattr(entry.tuple_orig, "daddr", None)}
-            if any(end is not None and ipaddress.ip_address(end) in addresses for end in ends):
-                doomed.append(entry)
-        for entry in doomed:
-            try:
-                conntrack.delete(entry)
-            except Exception as exc:  # gone meanwhile (expired or closed)
-                log.debug("conntrack entry already gone: %s", exc)
+    deleted = 0
+    for family in (socket.AF_INET, socket.AF_INET6):
+        with Conntrack(nfgen_family=family) as conntrack:
+            doomed = [entry for entry in conntrack.dump_entries() if _entry_matches(entry, addresses, zone)]
+            for entry in doomed:
+                try:
+                    # the zone is part of the key: without it the kernel looks in zone 0
+                    conntrack.entry("del", tuple_orig=entry.tuple_orig, zone=entry.zone)
+                    deleted += 1
+                except Exception as exc:  # gone meanwhile (expired or closed)
+                    log.debug("conntrack entry already gone: %s", exc)
+    return deleted
+
+
+def _entry_matches(entry: Any, addresses: set[Any] | None, zone: int | None) -> bool:
+    if zone is not None and (entry.zone or 0) != zone:  # the kernel leaves zone 0 out of a dump
+        return False
+    if addresses is None:
+        return True
+    ends = {getattr(entry.tuple_orig, "saddr", None), getattr(entry.tuple_orig, "daddr", None)}
+    return any(end is not None and ipaddress.ip_address(end) in addresses for end in ends)
 
 
 def _link_of(message: Any) -> Link:

@@ -5,7 +5,9 @@ the NICs its guest is started with, its `addresses`, network_data.json, and the 
 it gives back when deleted.
 
 Nova's rules: `networks` "none" means no NIC; absent (before 2.37) or "auto" means the
-one network the project can use (none: no NIC; several: 409); a list names networks
+one network the project can use (none: no NIC; several: 409), and with "auto" a project
+with none gets its auto-allocated topology's network when the cloud can make one (as Nova
+asks Neutron for it from 2.37 on); a list names networks
 (a port is made on each), ports (bound to the server, kept when it goes) and fixed IPs.
 Without the networking service only "none", "auto" and an absent value are possible."""
 
@@ -46,13 +48,13 @@ def requested_nics(db: Session, ctx: RequestContext, requested: Any, *, availabl
     if requested == "none":
         return []
     if requested is None or requested == "auto":
-        return _the_one_network(db, ctx) if available else []
+        return _the_one_network(db, ctx, auto_allocate=requested == "auto") if available else []
     if not available:
         raise BadRequest("Networks cannot be requested: this cloud runs no networking service.")
     return [check_nic(db, ctx, entry) for entry in requested]
 
 
-def _the_one_network(db: Session, ctx: RequestContext) -> list[NicRequest]:
+def _the_one_network(db: Session, ctx: RequestContext, *, auto_allocate: bool = False) -> list[NicRequest]:
     from pocketstack.services.network.models import Network
 
     usable = db.scalars(
@@ -60,7 +62,26 @@ def _the_one_network(db: Session, ctx: RequestContext) -> list[NicRequest]:
     ).all()
     if len(usable) > 1:
         raise Conflict("Multiple possible networks found, use a Network ID to be more specific.")
+    if not usable and auto_allocate:
+        usable = _auto_allocated_network(db, ctx)
     return [NicRequest(network_id=usable[0])] if usable else []
+
+
+def _auto_allocated_network(db: Session, ctx: RequestContext) -> list[str]:
+    """Nova's _auto_allocate_network: the project's auto-allocated network, made in this
+    boot's transaction, if the cloud can make one (Nova's dry run first: none, no NIC)."""
+    from pocketstack.services.network.backend import auto_allocated_topology as topology
+    from pocketstack.services.network.backend.common import Viewer
+
+    viewer = Viewer.of(ctx)
+    try:
+        topology.check_requirements(db, viewer)
+    except Conflict:
+        return []
+    try:
+        return [topology.topology_network(db, viewer, server_project(ctx))]
+    except Conflict:
+        raise BadRequest(f"Unable to automatically allocate a network for project {ctx.project_id}") from None
 
 
 def check_nic(db: Session, ctx: RequestContext, entry: dict[str, Any], missing: type[Fault] = BadRequest) -> NicRequest:

@@ -24,6 +24,9 @@ class Extension:
 EXTENSIONS: tuple[Extension, ...] = (
     Extension("agent", "agent", "The agent management extension.", "2013-02-03T10:00:00-00:00"),
     Extension("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs", "2013-07-23T10:00:00-00:00"),
+    Extension(
+        "auto-allocated-topology", "Auto Allocated Topology Services", "Auto Allocated Topology Services.", "2016-01-01T00:00:00-00:00"
+    ),
     Extension("availability_zone", "Availability Zone", "The availability zone extension.", "2015-01-01T10:00:00-00:00"),
     Extension("binding", "Port Binding", "Expose port bindings of a virtual port to external application", "2014-02-03T10:00:00-00:00"),
     Extension(

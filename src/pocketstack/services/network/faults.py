@@ -170,6 +170,14 @@ class PolicyNotAuthorized(Forbidden):
         super().__init__(f"rule:{rule} is disallowed by policy")
 
 
+class NotAuthorized(Forbidden):
+    """Neutron's plain refusal, before any policy rule: a project asking for another
+    project's auto-allocated topology."""
+
+    def __init__(self) -> None:
+        super().__init__("Not authorized.")
+
+
 # -- 404 -------------------------------------------------------------------------------
 class NetworkNotFound(NotFound):
     def __init__(self, network_id: str) -> None:
@@ -432,6 +440,19 @@ class FloatingIPPortAlreadyAssociated(Conflict):
 class ExternalNetworkInUse(Conflict):
     def __init__(self, network_id: str) -> None:
         super().__init__(f"External network {network_id} cannot be updated to be made non-external, since it has existing gateway ports.")
+
+
+class DefaultExternalNetworkExists(Conflict):
+    def __init__(self, network_id: str) -> None:
+        super().__init__(f"A default external network already exists: {network_id}.")
+
+
+class AutoAllocationFailure(Conflict):
+    """The cloud cannot make a project's auto-allocated topology (its defaults are missing,
+    or what they offer does not suffice)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Deployment error: {reason}.")
 
 
 # -- 412 -------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ Uniqueness that must hold under concurrency is the database's job:
 - one RBAC entry per (network, action, target project);
 - one floating IP per fixed address of a port on an external network:
   UNIQUE(floating_network_id, fixed_port_id, fixed_ip_address);
-- one agent of a type per host: UNIQUE(agent_type, host).
+- one agent of a type per host: UNIQUE(agent_type, host);
+- one auto-allocated topology per project: the primary key of
+  network_auto_allocated_topologies.
 
 Router ports are ordinary ports, found by device_id (the router's id) and device_owner
 ("network:router_interface", "network:router_gateway"), as Neutron finds them; a
@@ -95,6 +97,8 @@ class Network(StandardAttributes, Base):
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)  # shared with every project (see NetworkRbac)
     external: Mapped[bool] = mapped_column(Boolean, default=False)  # "router:external" (see NetworkRbac)
+    # the cloud's default external network (auto-allocated-topology); only ever true while external
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     mtu: Mapped[int] = mapped_column(Integer)
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     availability_zone_hints: Mapped[list[str]] = mapped_column(JsonText, default=list)
@@ -361,3 +365,17 @@ class Agent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     heartbeat_timestamp: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class AutoAllocatedTopology(Base):
+    """A project's auto-allocated topology ("get me a network"): its network, and the router
+    joining it to the default external network. The key is the project, so two first
+    requests of one project at the same moment cannot both record one: the second is
+    refused and uses the first's. The row goes with its network; a router deleted by hand
+    leaves it without one (as Neutron's auto_allocated_topologies)."""
+
+    __tablename__ = "network_auto_allocated_topologies"
+
+    project_id: Mapped[str] = mapped_column(String(PROJECT_ID_LENGTH), primary_key=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("network_networks.id", ondelete="CASCADE"), index=True)
+    router_id: Mapped[str | None] = mapped_column(ForeignKey("network_routers.id", ondelete="SET NULL"), index=True)

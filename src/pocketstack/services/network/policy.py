@@ -216,6 +216,11 @@ AGENTS: dict[str, str] = {
     "delete_agent": ADMIN,
 }
 
+AUTO_ALLOCATED_TOPOLOGY: dict[str, str] = {
+    "get_auto_allocated_topology": ADMIN_OR_PROJECT_READER,
+    "delete_auto_allocated_topology": ADMIN_OR_PROJECT_MEMBER,
+}
+
 QUOTAS_AND_ZONES: dict[str, str] = {
     "get_quota": ADMIN_OR_PROJECT_READER,
     "update_quota": ADMIN,
@@ -235,5 +240,6 @@ RULES: dict[str, str] = {
     **ROUTERS,
     **FLOATING_IPS,
     **AGENTS,
+    **AUTO_ALLOCATED_TOPOLOGY,
     **QUOTAS_AND_ZONES,
 }

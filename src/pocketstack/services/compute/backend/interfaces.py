@@ -59,7 +59,7 @@ def _nic_request(db: Session, ctx: RequestContext, request: dict[str, Any]) -> n
         raise BadRequest("Must input network_id when request IP address")
     if not port_id and not net_id:
         try:
-            nics = networking.requested_nics(db, ctx, "auto", available=True)
+            nics = networking.requested_nics(db, ctx, None, available=True)  # Nova auto-allocates for boots only
         except Conflict as error:  # several networks: Nova's NetworkAmbiguous, a 400 here
             raise BadRequest(error.message) from None
         if not nics:

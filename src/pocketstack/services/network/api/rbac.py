@@ -102,9 +102,13 @@ def update_rbac_policy(call: Call) -> dict[str, Any]:
     if target is None:
         return {"rbac_policy": view(entry)}
     authorize_attributes(call, "update", "rbac_policy", item.explicit, _target(entry.project_id, target))
+    if target != entry.target_project:
+        backend.keep_default_open(entry)
     return {"rbac_policy": view(backend.retarget(call.db, entry, target))}
 
 
 @api.route("DELETE", ITEM, status=204)
 def delete_rbac_policy(call: Call) -> None:
-    backend.revoke(call.db, visible_policy(call, "delete_rbac_policy"))
+    entry = visible_policy(call, "delete_rbac_policy")
+    backend.keep_default_open(entry)
+    backend.revoke(call.db, entry)

@@ -8,6 +8,10 @@ Segments follow ML2's type drivers for the types this cloud carries: flat and VL
 named physical network, VXLAN (the type tenant networks get, with a VNI allocated
 here), and local. An admin may choose them (provider:* attributes); they do not change
 afterwards. MTU: 1500 on a physical network, 1450 for VXLAN (50 bytes of encapsulation).
+
+One external network may be the cloud's default (is_default, an admin's choice), the one
+auto-allocated topologies route to. As in Neutron, is_default means nothing on an internal
+network (asking for it there is ignored) and goes when the network stops being external.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ..common import standard
 from ..common.listing import Attribute, Collection, as_boolean, as_integer
 from ..faults import (
     AvailabilityZoneNotFound,
+    DefaultExternalNetworkExists,
     ExternalNetworkInUse,
     FlatNetworkInUse,
     InvalidInput,
@@ -57,6 +62,7 @@ COLLECTION = Collection(
         Attribute("status", Network.status),
         Attribute("shared", Network.shared, as_boolean),
         Attribute("router:external", Network.external, as_boolean),
+        Attribute("is_default", Network.is_default, as_boolean),
         Attribute("mtu", Network.mtu, as_integer),
         Attribute("port_security_enabled", Network.port_security_enabled, as_boolean),
         Attribute("revision_number", Network.revision_number, as_integer),
@@ -145,6 +151,7 @@ def create_network(db: Session, project_id: str, spec: NetworkCreate) -> Network
         status="ACTIVE",
         shared=False,
         external=False,
+        is_default=False,
         mtu=mtu,
         port_security_enabled=spec.port_security_enabled,
         availability_zone_hints=list(spec.availability_zone_hints),
@@ -155,6 +162,7 @@ def create_network(db: Session, project_id: str, spec: NetworkCreate) -> Network
     network.segment = _segment(db, network.id, network_type, spec.physical_network, spec.segmentation_id)
     rbac.set_wildcard(db, network, rbac.SHARED, spec.shared)
     rbac.set_wildcard(db, network, rbac.EXTERNAL, spec.router_external)
+    _set_default(db, network, spec.is_default)
     if spec.tags:
         standard.replace_tags(db, network, spec.tags, "networks")
     network.revision_number = 0  # all of the above is its creation, not changes to it
@@ -245,6 +253,8 @@ def update_network(db: Session, network: Network, spec: NetworkUpdate) -> Networ
         if network.external and not spec.router_external and _has_gateway_ports(db, network):
             raise ExternalNetworkInUse(network.id)
         rbac.set_wildcard(db, network, rbac.EXTERNAL, spec.router_external)
+    if "is_default" in fields:
+        _set_default(db, network, spec.is_default)
     for name in ("name", "description", "admin_state_up", "port_security_enabled"):
         if name in fields:
             setattr(network, name, getattr(spec, name))
@@ -252,6 +262,24 @@ def update_network(db: Session, network: Network, spec: NetworkUpdate) -> Networ
     standard.bump(network)
     db.flush()
     return network
+
+
+def _set_default(db: Session, network: Network, wanted: bool) -> None:
+    """Make the (external) network the cloud's default one, or not; there is one default
+    at most (409 naming the one there is)."""
+    if not network.external:
+        return
+    if wanted:
+        other = db.scalar(select(Network.id).where(Network.is_default.is_(True), Network.id != network.id).limit(1))
+        if other is not None:
+            raise DefaultExternalNetworkExists(other)
+    network.is_default = wanted
+
+
+def default_external_network(db: Session) -> Network | None:
+    """The cloud's default external network, if an admin chose one."""
+    stmt = select(Network).where(Network.is_default.is_(True), Network.external.is_(True)).order_by(Network.created_at, Network.id)
+    return db.scalars(stmt.limit(1)).first()
 
 
 def _has_gateway_ports(db: Session, network: Network) -> bool:

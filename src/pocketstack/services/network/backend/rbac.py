@@ -71,6 +71,8 @@ def sync_flags(network: Network) -> None:
     """The network's flags follow its entries; who may use it changed: a new revision."""
     network.shared = any(e.action == SHARED and e.target_project == EVERYONE for e in network.rbac_entries)
     network.external = any(e.action == EXTERNAL for e in network.rbac_entries)
+    if not network.external:
+        network.is_default = False  # only an external network can be the default one
     standard.bump(network)
 
 
@@ -123,6 +125,13 @@ def retarget(db: Session, entry: NetworkRbac, target: str) -> NetworkRbac:
     db.flush()
     sync_flags(entry.network)
     return entry
+
+
+def keep_default_open(entry: NetworkRbac) -> None:
+    """The default external network stays external to everyone: its "*" entry cannot be
+    taken away through the RBAC API (turning router:external off is another matter)."""
+    if entry.action == EXTERNAL and entry.target_project == EVERYONE and entry.network.is_default:
+        raise RbacPolicyInUse(entry.object_id, "Default external networks must be shared to everyone.")
 
 
 def ensure_no_stranded_ports(db: Session, network: Network, leaving: NetworkRbac) -> None:

@@ -1,5 +1,6 @@
 """What a network request may say (neutron-lib's network, external-net, provider,
-net-mtu-writable, port-security and network_availability_zone attribute maps)."""
+net-mtu-writable, port-security, network_availability_zone and auto-allocated-topology
+attribute maps)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ ATTRIBUTES = frozenset(
         "tenant_id",
         "project_id",
         "router:external",
+        "is_default",
         "mtu",
         "port_security_enabled",
         "provider:network_type",
@@ -61,6 +63,7 @@ class NetworkCreate(NeutronBody):
     admin_state_up: NeutronBool = True
     shared: NeutronBool = False
     router_external: NeutronBool = Field(False, alias="router:external")
+    is_default: NeutronBool = False  # the default external network (only an external network can be)
     mtu: Mtu = None  # None: the largest the network type allows
     port_security_enabled: NeutronBool = True
     availability_zone_hints: ZoneHints = Field(default_factory=list)
@@ -76,6 +79,7 @@ class NetworkUpdate(NeutronBody):
     admin_state_up: NeutronBool = True
     shared: NeutronBool = False
     router_external: NeutronBool = Field(False, alias="router:external")
+    is_default: NeutronBool = False
     mtu: Mtu = None
     port_security_enabled: NeutronBool = True
     # a network's segment does not change: stating the current one is accepted

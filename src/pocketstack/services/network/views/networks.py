@@ -36,4 +36,7 @@ def network(call: Call, row: Network) -> dict[str, Any]:
         "provider:segmentation_id": segment.segmentation_id if segment.network_type in ("vlan", "vxlan") else None,
         **standard_view(row),
     }
+    if row.external:
+        # Neutron keeps is_default with the network's external row: internal networks have none
+        view["is_default"] = row.is_default
     return hide_attributes(call, "network", view, policy_target(row, call.ctx.project_id), GUARDED)
