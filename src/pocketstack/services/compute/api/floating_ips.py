@@ -24,7 +24,7 @@ from pocketstack.core.faults import BadRequest, Conflict, NotFound, nova_fault
 from ..backend import servers as server_backend
 from ..views import floating_ips as views
 from .server_actions import action
-from .servers import get_server
+from .servers import get_server, networking_on, own_project
 
 api = ApiRouter(nova_fault)
 
@@ -46,20 +46,11 @@ def rule(name: str) -> str:
     return f"os_compute_api:os-floating-ips:{name}"
 
 
-def networking(call: Call) -> bool:
-    return "network" in call.cloud.settings.services
-
-
-def own_project(call: Call) -> dict[str, Any]:
-    # the proxies act in the caller's project (Nova's target for them)
-    return {"project_id": call.ctx.project_id}
-
-
 # -- os-floating-ip-pools ------------------------------------------------------------------
 @api.route("GET", "/v2.1/os-floating-ip-pools", max_version=PROXY_MAX)
 def list_floating_ip_pools(call: Call) -> dict[str, Any]:
     call.authorize("os_compute_api:os-floating-ip-pools", {})
-    if not networking(call):
+    if not networking_on(call):
         return {"floating_ip_pools": []}
     return {"floating_ip_pools": [views.pool(network) for network in backend().pools(call.db, call.ctx)]}
 
@@ -68,7 +59,7 @@ def list_floating_ip_pools(call: Call) -> dict[str, Any]:
 @api.route("GET", FLOATING_IPS, max_version=PROXY_MAX)
 def list_floating_ips(call: Call) -> dict[str, Any]:
     call.authorize(rule("list"), own_project(call))
-    if not networking(call):
+    if not networking_on(call):
         return {"floating_ips": []}
     return {"floating_ips": _views(call, backend().project_floating_ips(call.db, call.ctx))}
 
@@ -83,7 +74,7 @@ def show_floating_ip(call: Call) -> dict[str, Any]:
 def create_floating_ip(call: Call) -> dict[str, Any]:
     pool = _pool(call)
     call.authorize(rule("create"), own_project(call))
-    if not networking(call):
+    if not networking_on(call):
         raise NotFound("Floating IP pool not found.")
     fip = backend().allocate(call.db, call.ctx, pool)
     return {"floating_ip": _views(call, [fip])[0]}
@@ -99,7 +90,7 @@ def delete_floating_ip(call: Call) -> Response:
 def _floating_ip(call: Call) -> Any:
     # Neutron finds no floating IP by an id that is no UUID: Nova's 404, never its 400
     fip_id = call.params["floating_ip_id"]
-    if not networking(call):
+    if not networking_on(call):
         raise NotFound(f"Floating IP not found for ID {fip_id}")
     return backend().get_floating_ip(call.db, call.ctx, fip_id)
 
@@ -130,7 +121,7 @@ def add_floating_ip(call: Call, argument: Any) -> None:
     address = _ip_address(fields["address"], "address")
     fixed_address = _ip_address(fields["fixed_address"], "fixed_address") if "fixed_address" in fields else None
     server = get_server(call, rule("add"))
-    if not networking(call):
+    if not networking_on(call):
         raise BadRequest("Instance network is not ready yet")
     backend().associate(call.db, call.ctx, server, address, fixed_address)
 
@@ -142,7 +133,7 @@ def remove_floating_ip(call: Call, argument: Any) -> None:
     address = _ip_address(_fields(argument, "removeFloatingIp", required=("address",))["address"], "address")
     call.require_auth()
     server_id = call.params["server_id"]
-    if not networking(call):
+    if not networking_on(call):
         raise NotFound(f"Floating IP not found for address {address}.")
     fip, server = backend().associated_with(call.db, call.ctx, address)
     # Nova checks an unassociated floating IP against an empty target (so only an admin
@@ -159,7 +150,7 @@ def remove_floating_ip(call: Call, argument: Any) -> None:
 def add_fixed_ip(call: Call, argument: Any) -> None:
     network_id = _network_id(_fields(argument, "addFixedIp", required=("networkId",))["networkId"])
     server = _unlocked_server(call, "os_compute_api:os-multinic:add")
-    if not networking(call):
+    if not networking_on(call):
         raise BadRequest(f"Network could not be found for instance {server.uuid}.")
     backend().add_fixed_ip(call.db, call.ctx, server, network_id)
 
@@ -168,7 +159,7 @@ def add_fixed_ip(call: Call, argument: Any) -> None:
 def remove_fixed_ip(call: Call, argument: Any) -> None:
     address = _ip_address(_fields(argument, "removeFixedIp", required=("address",))["address"], "address")
     server = _unlocked_server(call, "os_compute_api:os-multinic:remove")
-    if not networking(call):
+    if not networking_on(call):
         raise BadRequest(f"Instance {server.uuid} does not have fixed IP '{address}'.")
     backend().remove_fixed_ip(call.db, call.ctx, server, address)
 

@@ -21,7 +21,7 @@ from pocketstack.core.faults import NotFound, nova_fault
 from ..backend import interfaces as backend
 from ..models import Server
 from ..schemas.interfaces import AttachBody, TaggedAttachBody
-from .servers import get_server, wake_agent
+from .servers import get_server, networking_on, wake_agent
 
 api = ApiRouter(nova_fault)
 
@@ -31,7 +31,7 @@ def rule(name: str) -> str:
 
 
 def _server(call: Call, rule_name: str, *, for_write: bool = False) -> Server:
-    if "network" not in call.cloud.settings.services:
+    if not networking_on(call):
         raise NotFound("The resource could not be found.")
     return get_server(call, rule(rule_name), for_write=for_write)
 

@@ -26,7 +26,7 @@ from pocketstack.core.ids import is_uuid
 
 from ..views import security_groups as views
 from .server_actions import action
-from .servers import get_server
+from .servers import get_server, networking_on, own_project
 
 if TYPE_CHECKING:
     from ..backend.security_groups import NovaRule
@@ -53,18 +53,9 @@ def rule(name: str) -> str:
     return f"os_compute_api:os-security-groups:{name}"
 
 
-def networking(call: Call) -> bool:
-    return "network" in call.cloud.settings.services
-
-
 def require_networking(call: Call, message: str) -> None:
-    if not networking(call):
+    if not networking_on(call):
         raise NotFound(message)
-
-
-def own_project(call: Call) -> dict[str, Any]:
-    # the proxies act in the caller's project (Nova's target for them)
-    return {"project_id": call.ctx.project_id}
 
 
 # -- server actions -------------------------------------------------------------------------
@@ -115,7 +106,7 @@ def _check_not_blank(name: str) -> None:
 @api.route("GET", "/v2.1/servers/{server_id}/os-security-groups")
 def list_server_security_groups(call: Call) -> dict[str, Any]:
     server = get_server(call, rule("list"))
-    if not networking(call):
+    if not networking_on(call):
         return {"security_groups": []}
     groups = backend().server_groups(call.db, call.ctx, server)
     return {"security_groups": _views(call, groups)}
@@ -132,7 +123,7 @@ def _views(call: Call, groups: list[Any]) -> list[dict[str, Any]]:
 def list_security_groups(call: Call) -> dict[str, Any]:
     call.authorize(rule("get"), own_project(call))
     offset, limit = _paging(call)
-    if not networking(call):
+    if not networking_on(call):
         return {"security_groups": []}
     # Nova: any all_tenants value counts, for an admin
     all_projects = call.ctx.is_admin and "all_tenants" in call.query

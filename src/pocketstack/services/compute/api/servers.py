@@ -43,6 +43,16 @@ def get_server(call: Call, rule_name: str, *, for_write: bool = False) -> Server
     return server
 
 
+def networking_on(call: Call) -> bool:
+    """Whether this cloud runs the networking service (Nova's proxies and ports need it)."""
+    return "network" in call.cloud.settings.services
+
+
+def own_project(call: Call) -> dict[str, Any]:
+    """The policy target of Nova's proxies: they act in the caller's project."""
+    return {"project_id": call.ctx.project_id}
+
+
 def wake_agent(call: Call) -> None:
     service = call.cloud.compute
     call.after_commit(service.wake_agent)
@@ -68,7 +78,7 @@ def create_server(call: Call) -> Any:
     if not isinstance(hints, dict):
         raise BadRequest("Invalid input for field/attribute os:scheduler_hints: it must be an object")
     is_admin = call.allowed(rule("create:forced_host"), {"project_id": call.ctx.project_id}) and call.ctx.is_admin
-    networking = "network" in call.cloud.settings.services
+    networking = networking_on(call)
     made = backend.create_servers(call.db, call.ctx, call.cloud.settings.compute, spec, hints, is_admin=is_admin, networking=networking)
     wake_agent(call)
     if spec.return_reservation_id:

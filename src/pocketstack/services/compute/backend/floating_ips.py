@@ -62,7 +62,8 @@ def find_pool(db: Session, ctx: RequestContext, name_or_id: str | None) -> Netwo
     if not name_or_id:
         if not candidates:
             raise NotFound("Floating IP pool not found.")
-        return candidates[0]
+        # the cloud's default external network (auto-allocated topology's), else the oldest
+        return next((net for net in candidates if net.is_default), candidates[0])
     by_id = is_uuid(name_or_id)
     found = [net for net in candidates if (net.id if by_id else net.name) == name_or_id]
     if not found:
