@@ -5,8 +5,11 @@ a compute host on another machine would make the same calls over Glance's REST A
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,9 +87,19 @@ class BaseImageCache:
     def __init__(self, settings: Settings) -> None:
         self.root = settings.data_dir / "compute" / "_base"
         self.stores = Stores(settings.data_dir / "images", settings.image)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def path_for(self, db: Session, image_id: str) -> tuple[Path, str]:
-        """(file, "qcow2" or "raw"), fetched and converted on first use."""
+        """(file, "qcow2" or "raw"), fetched and converted on first use. Servers booting
+        the same image at once wait for one copy (per process; across processes each
+        writes its own temporary file and the last complete one wins the name)."""
+        with self._locks_guard:
+            lock = self._locks.setdefault(image_id, threading.Lock())
+        with lock:
+            return self._cached_or_fetched(db, image_id)
+
+    def _cached_or_fetched(self, db: Session, image_id: str) -> tuple[Path, str]:
         self.root.mkdir(parents=True, exist_ok=True)
         for fmt in ("qcow2", "raw"):
             cached = self.root / f"{image_id}.{fmt}"
@@ -100,16 +113,21 @@ class BaseImageCache:
             raise FileNotFoundError(f"image {image_id} has no data on this host")
         fmt = image.disk_format if image.disk_format in BOOTABLE_FORMATS else "qcow2"
         target = self.root / f"{image_id}.{fmt}"
-        partial = target.with_suffix(".part")
-        if image.disk_format in BOOTABLE_FORMATS:
-            _link_or_copy(source, partial)
-        else:
-            subprocess.run(
-                ["qemu-img", "convert", "-f", image.disk_format or "raw", "-O", "qcow2", str(source), str(partial)],
-                check=True,
-                capture_output=True,
-            )
-        partial.replace(target)
+        fd, name = tempfile.mkstemp(dir=self.root, prefix=f".{image_id}.", suffix=".part")
+        os.close(fd)
+        partial = Path(name)
+        try:
+            if image.disk_format in BOOTABLE_FORMATS:
+                _link_or_copy(source, partial)
+            else:
+                subprocess.run(
+                    ["qemu-img", "convert", "-f", image.disk_format or "raw", "-O", "qcow2", str(source), str(partial)],
+                    check=True,
+                    capture_output=True,
+                )
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
         return target, fmt
 
     def forget_unused(self, in_use: set[str]) -> None:
