@@ -34,6 +34,7 @@ from pocketstack.drivers.network.base import bridge_name, dhcp_namespace, router
 from pocketstack.drivers.network.linux import LinuxDataplane, missing_tools
 from pocketstack.testing.outside import TCP_CLIENT, TCP_SERVER, Outside, in_ns, sh
 from pocketstack.testing.server import LiveCloud, free_port
+from pocketstack.testing.waiting import wait_until
 from tests.conftest import ServiceClient, admin_identity
 
 pytestmark = pytest.mark.skipif(
@@ -96,14 +97,7 @@ except urllib.error.HTTPError as exc:
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = CONVERGE) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    return wait_until(what, check, timeout)
 
 
 def link_exists(name: str, namespace: str | None = None) -> bool:

@@ -45,6 +45,7 @@ from pocketstack.drivers.network.linux import missing_tools
 from pocketstack.testing.outside import Outside, in_ns, qemu_cloud_env, sh, tear_down
 from pocketstack.testing.processes import processes_mentioning
 from pocketstack.testing.server import LiveCloud
+from pocketstack.testing.waiting import wait_until
 from tests.conftest import cli_runner
 from tests.e2e.conftest import needs_qemu
 from tests.e2e.test_network_dataplane import dnsmasq_pids, leftovers, namespaces
@@ -127,14 +128,7 @@ PROBE_USER_DATA = """#!/bin/sh
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = CONVERGE, interval: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+    return wait_until(what, check, timeout, interval)
 
 
 def addresses_of(server: dict[str, Any], network: str) -> list[str]:

@@ -5,7 +5,6 @@ the port kept or deleted on detach as Nova does, the stock CLI, and Nova's refus
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from pocketstack.testing.server import LiveCloud
 from pocketstack.testing.spec import ApiSpec
+from pocketstack.testing.waiting import wait_until
 from tests.api.compute.helpers import checked, mv, wait_for
 from tests.conftest import Identity, ServiceClient, admin_identity, cli_runner, project_member
 
@@ -48,13 +48,8 @@ def server(user: Identity, net_image: str, nets: dict[str, dict[str, Any]]) -> I
     nova.delete(f"/servers/{server_id}")
 
 
-def eventually(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"never: {what}")
+def eventually(what: str, check: Callable[[], Any]) -> Any:
+    return wait_until(what, check, timeout=20, interval=0.1)
 
 
 def console(nova: ServiceClient, server_id: str) -> str:
