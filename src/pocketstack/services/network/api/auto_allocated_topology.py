@@ -14,7 +14,7 @@ from pocketstack.core.faults import NotFound, neutron_fault
 
 from ..backend import auto_allocated_topology as backend
 from ..backend.common import Viewer
-from ..common.authorize import authorize_or_hide
+from ..common.authorize import authorize_or_hide, owner_target
 from ..common.listing import fields_of
 from ..faults import BadRequest, NotAuthorized
 from ..views import auto_allocated_topology as views
@@ -34,7 +34,7 @@ def project_asked_for(call: Call, rule: str) -> str:
         project_id = call.ctx.project_id or ""
     if not call.ctx.is_admin and project_id != call.ctx.project_id:
         raise NotAuthorized()
-    target = {"project_id": project_id, "tenant_id": project_id}
+    target = owner_target(project_id)
     authorize_or_hide(call, rule, target, "get_auto_allocated_topology", NotFound("The resource could not be found."))
     return project_id
 

@@ -13,7 +13,7 @@ from pocketstack.core.faults import neutron_fault
 from ..backend import floating_ips as backend
 from ..backend.common import Viewer
 from ..common.attributes import parse_create, parse_update
-from ..common.authorize import authorize, authorize_attributes, authorize_or_hide
+from ..common.authorize import authorize, authorize_attributes, authorize_or_hide, owner_target
 from ..common.handlers import created, owner, shown
 from ..common.listing import ListQuery, fields_of, only
 from ..common.standard import check_revision
@@ -58,7 +58,7 @@ def create_floating_ip(call: Call) -> dict[str, Any]:
     made = []
     for item in parse_create(call, "floatingip", FloatingIpCreate, known=ATTRIBUTES):
         project_id = owner(call, item)
-        target = {"project_id": project_id, "tenant_id": project_id}
+        target = owner_target(project_id)
         authorize(call, "create_floatingip", target)
         authorize_attributes(call, "create", "floatingip", item.explicit, target)
         made.append(backend.create_floating_ip(call.db, who, project_id, item.values))

@@ -14,7 +14,7 @@ from ..backend import agents
 from ..backend import routers as backend
 from ..backend.common import Viewer
 from ..common.attributes import parse_create, parse_update
-from ..common.authorize import authorize, authorize_attributes, authorize_or_hide
+from ..common.authorize import authorize, authorize_attributes, authorize_or_hide, owner_target
 from ..common.handlers import created, owner, shown
 from ..common.listing import ListQuery
 from ..common.standard import check_revision
@@ -67,7 +67,7 @@ def create_router(call: Call) -> dict[str, Any]:
     made = []
     for item in parse_create(call, "router", RouterCreate, known=ATTRIBUTES):
         project_id = owner(call, item)
-        target = {"project_id": project_id, "tenant_id": project_id}
+        target = owner_target(project_id)
         authorize(call, "create_router", target)
         authorize_attributes(call, "create", "router", gateway_attributes(item.explicit, item.values.external_gateway_info), target)
         made.append(backend.create_router(call.db, who, project_id, item.values))

@@ -12,7 +12,7 @@ from pocketstack.core.faults import neutron_fault
 from ..backend import security_groups as backend
 from ..backend.common import Viewer
 from ..common.attributes import parse_create, parse_update
-from ..common.authorize import authorize, authorize_attributes, authorize_or_hide
+from ..common.authorize import authorize, authorize_attributes, authorize_or_hide, owner_target
 from ..common.handlers import created, owner, shown
 from ..common.listing import ListQuery
 from ..common.standard import check_revision
@@ -62,7 +62,7 @@ def create_security_group(call: Call) -> dict[str, Any]:
     made = []
     for item in parse_create(call, "security_group", SecurityGroupCreate, known=GROUP_ATTRIBUTES):
         project_id = owner(call, item)
-        target = {"project_id": project_id, "tenant_id": project_id}
+        target = owner_target(project_id)
         authorize(call, "create_security_group", target)
         authorize_attributes(call, "create", "security_group", item.explicit, target)
         made.append(backend.create_group(call.db, project_id, item.values))

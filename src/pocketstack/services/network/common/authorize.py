@@ -21,6 +21,12 @@ from pocketstack.core.faults import Fault
 from ..faults import PolicyNotAuthorized
 
 
+def owner_target(project_id: str) -> dict[str, Any]:
+    """The policy target of something a project is about to own (Neutron names the
+    project both ways in its rules)."""
+    return {"project_id": project_id, "tenant_id": project_id}
+
+
 def authorize(call: Call, rule: str, target: dict[str, Any]) -> None:
     call.require_auth()
     if not call.allowed(rule, target):
